@@ -1,0 +1,94 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers only point down: Core < ConfigModel < Config/ACL/Balancing < Observability < HTTP < ControlPlane < executable.
+// The data path (BreakwaterHTTP) never imports BreakwaterConfig, only the immutable model.
+let package = Package(
+    name: "Breakwater",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "breakwater", targets: ["breakwater"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        .target(name: "BreakwaterCore"),
+        .target(name: "BreakwaterConfigModel", dependencies: ["BreakwaterCore"]),
+        .target(name: "BreakwaterConfig", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
+        .target(name: "BreakwaterACL", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
+        .target(
+            name: "BreakwaterBalancing",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "BreakwaterObservability",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "BreakwaterHTTP",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterACL", "BreakwaterBalancing",
+                "BreakwaterObservability",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "BreakwaterControlPlane",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterHTTP", "BreakwaterObservability",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "breakwater",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
+                "BreakwaterControlPlane", "BreakwaterObservability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
+        .testTarget(
+            name: "BreakwaterUnitTests",
+            dependencies: [
+                "BreakwaterACL", "BreakwaterBalancing", "BreakwaterObservability", "BreakwaterConfig",
+                "BreakwaterConfigModel", "BreakwaterHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakwaterIntegrationTests",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,46 @@
+/// What ACL fetches can read from a request. The data path adapts its request type to this.
+///
+/// Called on the event loop that owns the request.
+public protocol ACLRequestView {
+    /// URL path without the query string.
+    var aclPath: Substring { get }
+    var aclMethod: String { get }
+    /// All values of a header (name given lower-cased), comma-separated lists split into elements
+    /// as HAProxy's `hdr()` does.
+    func aclHeaderValues(_ lowercasedName: String) -> [Substring]
+    /// Client address in network byte order: 4 bytes (IPv4) or 16 bytes (IPv6); nil for UNIX sockets.
+    var aclSourceAddress: [UInt8]? { get }
+}
+
+/// Splits a header value on commas outside quotes and trims optional whitespace, like HAProxy's `hdr()`.
+@inlinable
+public func splitHeaderList(_ value: Substring) -> [Substring] {
+    guard value.contains(",") else { return [trimOWS(value)] }
+    var parts: [Substring] = []
+    var start = value.startIndex
+    var inQuotes = false
+    var i = value.startIndex
+    while i < value.endIndex {
+        let c = value[i]
+        if c == "\"" { inQuotes.toggle() }
+        if c == "," && !inQuotes {
+            parts.append(trimOWS(value[start..<i]))
+            start = value.index(after: i)
+        }
+        i = value.index(after: i)
+    }
+    parts.append(trimOWS(value[start..<value.endIndex]))
+    return parts
+}
+
+@inlinable
+public func trimOWS(_ s: Substring) -> Substring {
+    var lo = s.startIndex
+    var hi = s.endIndex
+    while lo < hi, s[lo] == " " || s[lo] == "\t" { lo = s.index(after: lo) }
+    while hi > lo {
+        let p = s.index(before: hi)
+        if s[p] == " " || s[p] == "\t" { hi = p } else { break }
+    }
+    return s[lo..<hi]
+}

@@ -1,0 +1,71 @@
+import BreakwaterConfigModel
+
+/// Second pass: cross references and whole-configuration checks (spec CFG-5, FE-4, PRX-1, PRX-6).
+extension ConfigParseSession {
+    mutating func validate(_ snapshot: ConfigSnapshot) {
+        var backendsByName: [String: ProxyDraft] = [:]
+        var frontendOnly: Set<String> = []
+        for d in finished {
+            if d.kind.hasBackendCapability {
+                if backendsByName[d.name] == nil { backendsByName[d.name] = d }
+            } else {
+                frontendOnly.insert(d.name)
+            }
+        }
+
+        for d in finished {
+            if d.mode == .tcp {
+                let at = d.modeLocation ?? d.location
+                let why = d.modeLocation == nil ? " (tcp is the built-in default; add 'mode http')" : ""
+                if d.kind.hasFrontendCapability {
+                    error("\(d.sectionDescription): mode tcp is not supported yet\(why)", at)
+                } else if !d.servers.isEmpty {
+                    error("\(d.sectionDescription) has servers: mode tcp is not supported yet\(why)", at)
+                }
+            }
+
+            if d.kind.hasFrontendCapability {
+                if d.binds.isEmpty {
+                    warning("\(d.sectionDescription) has no 'bind' directive; declare it as a backend if this was intended", d.location)
+                }
+                func check(_ target: String, _ keyword: String, _ loc: SourceLocation) -> (String, SourceLocation)? {
+                    guard let be = backendsByName[target] else {
+                        if frontendOnly.contains(target) {
+                            return ("\(keyword) '\(target)': frontend '\(target)' has no backend capability", loc)
+                        }
+                        return ("unable to find required \(keyword): '\(target)'", loc)
+                    }
+                    if d.mode == .http && be.mode != .http {
+                        return ("http \(d.kind.rawValue) '\(d.name)' tries to use incompatible tcp backend '\(target)'", loc)
+                    }
+                    return nil
+                }
+                for ub in d.useBackends {
+                    if let (m, l) = check(ub.backend, "use_backend", ub.location) { error(m, l) }
+                }
+                if let db = d.defaultBackend {
+                    if let (m, l) = check(db, "default_backend", d.defaultBackendLocation ?? d.location) { error(m, l) }
+                }
+            }
+
+            if d.mode == .http {
+                var missing: [String] = []
+                if d.kind.hasFrontendCapability, d.timeouts.client == nil { missing.append("timeout client") }
+                if d.carriesBackendTraffic {
+                    if d.timeouts.connect == nil { missing.append("timeout connect") }
+                    if d.timeouts.server == nil { missing.append("timeout server") }
+                }
+                if !missing.isEmpty {
+                    warning("missing timeouts for \(d.sectionDescription): add "
+                            + missing.map { "'\($0)'" }.joined(separator: ", ")
+                            + " (while not invalid, this will cause problems)", d.location)
+                }
+            }
+        }
+
+        if snapshot.frontends.isEmpty {
+            warning("no enabled listener found (no frontend or listen section); 'breakwater proxy' will refuse to start",
+                    SourceLocation(file: firstFile ?? "config", line: 0))
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import BreakwaterConfigModel
+import Foundation
+
+/// Parses HAProxy-dialect configuration files into an immutable `ConfigSnapshot` (spec §1).
+public struct ConfigParser: Sendable {
+    public var environment: [String: String]
+    /// Turns seed-compatibility warnings (spec §16) into errors.
+    public var strict: Bool
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, strict: Bool = false) {
+        self.environment = environment
+        self.strict = strict
+    }
+
+    /// Several sources behave as if concatenated; line numbers are per source.
+    public func parse(_ sources: [ConfigSource]) -> ConfigParseResult {
+        var session = ConfigParseSession(environment: environment, strict: strict)
+        for source in sources {
+            session.parse(source)
+        }
+        return session.finish()
+    }
+
+    /// Reads and parses files; an unreadable file is an error at line 0.
+    public func load(paths: [String]) -> ConfigParseResult {
+        var session = ConfigParseSession(environment: environment, strict: strict)
+        for path in paths {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                session.parse(ConfigSource(path: path, text: String(decoding: data, as: UTF8.self)))
+            } catch {
+                let reason = (error as NSError).localizedDescription
+                session.error("cannot read configuration file '\(path)': \(reason)", SourceLocation(file: path, line: 0))
+            }
+        }
+        return session.finish()
+    }
+}
+
+/// Which kind of section the current line belongs to.
+enum SectionState: Equatable {
+    case none
+    case global
+    /// Defaults or a proxy: `ConfigParseSession.current` holds the draft.
+    case proxy
+    /// A section that was rejected as a whole; its body is skipped without further errors.
+    case skipped
+}
+
+/// One parsing run: mutable state behind `ConfigParser.parse`.
+struct ConfigParseSession {
+    static let maxErrors = 100
+
+    let lexer: ConfigLexer
+    let strict: Bool
+    var diagnostics: [Diagnostic] = []
+    var errorCount = 0
+    var capped = false
+
+    var global = GlobalSettings()
+    var defaults = ProxyDraft(kind: .defaults, name: "", location: SourceLocation(file: "", line: 0))
+    var section: SectionState = .none
+    var current: ProxyDraft?
+    var finished: [ProxyDraft] = []
+    var frontendNames: [String: SourceLocation] = [:]
+    var backendNames: [String: SourceLocation] = [:]
+    var firstFile: String?
+
+    init(environment: [String: String], strict: Bool) {
+        lexer = ConfigLexer(environment: environment)
+        self.strict = strict
+    }
+
+    // MARK: diagnostics
+
+    mutating func error(_ message: String, _ location: SourceLocation) {
+        add(Diagnostic(severity: .error, location: location, message: message))
+    }
+
+    mutating func warning(_ message: String, _ location: SourceLocation) {
+        add(Diagnostic(severity: .warning, location: location, message: message))
+    }
+
+    /// A seed-compatibility extension (spec §16): a warning, or an error in strict mode.
+    mutating func seedWarning(_ message: String, _ location: SourceLocation) {
+        add(Diagnostic(severity: strict ? .error : .warning, location: location, message: message, isSeedExtension: true))
+    }
+
+    mutating func add(_ d: Diagnostic) {
+        if capped { return }
+        if d.severity == .error {
+            if errorCount >= Self.maxErrors {
+                capped = true
+                diagnostics.append(Diagnostic(severity: .error, location: d.location,
+                                              message: "too many errors (more than \(Self.maxErrors)), stopping"))
+                return
+            }
+            errorCount += 1
+        }
+        diagnostics.append(d)
+    }
+
+    /// Runs a throwing value parser, turning a `ConfigError` into a diagnostic.
+    mutating func attempt<T>(_ location: SourceLocation, _ body: () throws -> T) -> T? {
+        do {
+            return try body()
+        } catch let e as ConfigError {
+            error(e.message, location)
+        } catch {
+            self.error("\(error)", location)
+        }
+        return nil
+    }
+
+    // MARK: lines and sections
+
+    mutating func parse(_ source: ConfigSource) {
+        if firstFile == nil { firstFile = source.path }
+        var lineNumber = 0
+        for rawLine in source.text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = String(rawLine)
+            if line.hasSuffix("\r") { line.removeLast() }
+            let location = SourceLocation(file: source.path, line: lineNumber)
+            let words: [String]
+            do {
+                words = try lexer.split(line)
+            } catch let e as ConfigError {
+                // A bad line still opens a section if it starts with a section keyword.
+                if section == .skipped { continue }
+                error(e.message, location)
+                continue
+            } catch {
+                continue
+            }
+            guard !words.isEmpty else { continue }
+            handle(words, location)
+        }
+    }
+
+    static let sectionKeywords: Set<String> = ["global", "defaults", "frontend", "backend", "listen"]
+
+    mutating func handle(_ words: [String], _ loc: SourceLocation) {
+        let kw = words[0]
+        if Self.sectionKeywords.contains(kw) {
+            closeSection()
+            openSection(words, loc)
+            return
+        }
+        if UnsupportedKeywords.sections.contains(kw) {
+            closeSection()
+            error("section '\(kw)' is not supported by breakwater", loc)
+            section = .skipped
+            return
+        }
+        if kw == "fcgi-app" {
+            closeSection()
+            error("'fcgi-app' is not supported yet", loc)
+            section = .skipped
+            return
+        }
+        switch section {
+        case .none:
+            error("unknown keyword '\(kw)' out of section", loc)
+        case .skipped:
+            return
+        case .global:
+            parseGlobalLine(words, loc)
+        case .proxy:
+            parseProxyLine(words, loc)
+        }
+    }
+
+    mutating func openSection(_ words: [String], _ loc: SourceLocation) {
+        let kw = words[0]
+        if kw == "global" {
+            if words.count > 1 { error("'global' takes no argument", loc) }
+            section = .global
+            return
+        }
+        let kind = ProxyKind(rawValue: kw)!
+        var name = ""
+        if words.count > 1 {
+            name = words[1]
+            if words.count > 2 {
+                error("'\(kw) \(name)' takes no argument after the name ('from' is not supported)", loc)
+            }
+        } else if kind != .defaults {
+            error("'\(kw)' expects <name> as an argument", loc)
+        }
+        if !name.isEmpty || kind != .defaults, let bad = Self.badNameCharacter(name) {
+            error("character '\(bad)' is not permitted in \(kw) name '\(name)'", loc)
+        }
+        if kind == .defaults {
+            // Each defaults section starts again from the built-in defaults.
+            current = ProxyDraft(kind: .defaults, name: name, location: loc)
+            section = .proxy
+            return
+        }
+        if !name.isEmpty {
+            if kind.hasFrontendCapability {
+                if let prev = frontendNames[name] {
+                    error("\(kw) '\(name)' has the same name as another proxy with frontend capability declared at \(prev)", loc)
+                } else {
+                    frontendNames[name] = loc
+                }
+            }
+            if kind.hasBackendCapability {
+                if let prev = backendNames[name] {
+                    error("\(kw) '\(name)' has the same name as another proxy with backend capability declared at \(prev)", loc)
+                } else {
+                    backendNames[name] = loc
+                }
+            }
+        }
+        current = ProxyDraft(kind: kind, name: name, location: loc, inheriting: defaults)
+        section = .proxy
+    }
+
+    static func badNameCharacter(_ name: String) -> Character? {
+        if name.isEmpty { return nil }
+        return name.first { c in
+            !(c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "." || c == ":" || c == "-"))
+        }
+    }
+
+    mutating func closeSection() {
+        if section == .proxy, let draft = current {
+            if draft.kind == .defaults {
+                defaults = draft
+            } else {
+                finished.append(draft)
+            }
+        }
+        current = nil
+        section = .none
+    }
+
+    // MARK: end of input
+
+    mutating func finish() -> ConfigParseResult {
+        closeSection()
+        let snapshot = buildSnapshot()
+        validate(snapshot)
+        let ok = !diagnostics.contains { $0.severity == .error }
+        return ConfigParseResult(snapshot: ok ? snapshot : nil, diagnostics: diagnostics)
+    }
+
+    func resolve(_ c: PendingCondition?, in draft: ProxyDraft) -> RuleCondition? {
+        guard let c else { return nil }
+        let terms = c.terms.map { term in
+            term.map { f in
+                ConditionFactor(negated: f.negated, name: f.name,
+                                tests: f.lookupName.flatMap { draft.acls[$0] } ?? f.tests)
+            }
+        }
+        return RuleCondition(polarity: c.polarity, terms: terms)
+    }
+
+    func logTargets(_ entries: [LogEntry]) -> [LogTarget] {
+        entries.flatMap { e -> [LogTarget] in
+            switch e {
+            case .global: return global.logTargets
+            case .target(let t): return [t]
+            }
+        }
+    }
+
+    func buildSnapshot() -> ConfigSnapshot {
+        var snap = ConfigSnapshot(global: global)
+        for d in finished {
+            let rules = d.httpRules.map {
+                HTTPRequestRule(action: $0.action, condition: resolve($0.condition, in: d), location: $0.location)
+            }
+            if d.kind.hasFrontendCapability {
+                var f = FrontendConfig(name: d.name, location: d.location)
+                f.mode = d.mode
+                f.binds = d.binds
+                f.maxconn = d.maxconn
+                f.logTargets = logTargets(d.logEntries)
+                f.options = d.options
+                f.timeouts = d.timeouts
+                f.httpRequestRules = rules
+                f.useBackendRules = d.useBackends.map {
+                    UseBackendRule(backend: $0.backend, condition: resolve($0.condition, in: d), location: $0.location)
+                }
+                f.defaultBackend = d.defaultBackend ?? (d.kind == .listen ? d.name : nil)
+                snap.frontends.append(f)
+            }
+            if d.kind.hasBackendCapability {
+                var b = BackendConfig(name: d.name, location: d.location)
+                b.mode = d.mode
+                b.balance = d.balance
+                b.servers = d.servers
+                b.timeouts = d.timeouts
+                b.retries = d.retries
+                b.options = d.options
+                b.httpReuse = d.httpReuse
+                // A listen section's rules run once, on its frontend side.
+                b.httpRequestRules = d.kind == .listen ? [] : rules
+                b.logTargets = logTargets(d.logEntries)
+                snap.backends.append(b)
+            }
+        }
+        return snap
+    }
+}

@@ -1,0 +1,175 @@
+import BreakwaterACL
+import BreakwaterConfigModel
+import NIOCore
+import NIOHTTP1
+
+extension HTTPProxyHandler {
+    enum ErrorCounter { case none, requestError, denied }
+
+    /// A complete request head arrived: validate, apply rules, pick a backend (spec FE-3).
+    func startRequest(_ incoming: HTTPRequestHead) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        requestsOnConnection += 1
+        runtime.process.cumulativeRequests.wrappingIncrement(ordering: .relaxed)
+        frontend.counters.requests.wrappingIncrement(ordering: .relaxed)
+
+        let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
+        let wallMs = io.sawRequestBytes ? io.requestStartWallMs : currentWallMs()
+        var record = newRecord(wallMs: wallMs)
+        record.requestLine = "\(incoming.method.rawValue) \(incoming.uri) HTTP/\(incoming.version.major).\(incoming.version.minor)"
+        let keepAlive = incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
+        let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
+                                   bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
+        request.record.tR = ms(start, request.headComplete)
+        current = request
+
+        if let problem = HeaderHygiene.validate(incoming) {
+            _ = problem
+            respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
+            closing = true
+            return
+        }
+        if incoming.method == .CONNECT {
+            // Tunnels are not offered: refuse cleanly and close.
+            respondLocally(request, status: 405, termination: "PR--", close: true, countAs: .requestError)
+            closing = true
+            return
+        }
+        HeaderHygiene.prepareForUpstream(&request.head, request: request)
+
+        // Frontend http-request rules.
+        if applyRules(frontend.rules, to: request) { return }
+
+        // Backend selection.
+        var chosen: BackendRuntime?
+        for rule in frontend.useBackend where ruleApplies(rule.condition, to: request) {
+            chosen = rule.backend
+            break
+        }
+        if chosen == nil { chosen = frontend.defaultBackend }
+        guard let backend = chosen else {
+            request.record.tR = -1
+            respondLocally(request, status: 503, termination: "SC--", close: false, countAs: .none)
+            return
+        }
+        request.backend = backend
+        request.record.backend = backend.config.name
+        backend.activeRequests.wrappingIncrement(ordering: .relaxed)
+        backend.counters.requests.wrappingIncrement(ordering: .relaxed)
+        backend.counters.totalSessions.wrappingIncrement(ordering: .relaxed)
+
+        if applyRules(backend.rules, to: request) { return }
+        if frontend.config.options.forwardfor || backend.config.options.forwardfor {
+            request.head.headers.add(name: "x-forwarded-for", value: clientAddress)
+        }
+        if backend.config.httpReuse == .never {
+            request.head.headers.replaceOrAdd(name: "connection", value: "close")
+        }
+        acquireServer(request, excluding: nil)
+    }
+
+    /// Runs `http-request` rules in order; returns true when a terminal action answered the request.
+    private func applyRules(_ rules: [CompiledHTTPRequestRule], to request: ProxyRequest) -> Bool {
+        for rule in rules where ruleApplies(rule.condition, to: request) {
+            switch rule.action {
+            case .setHeader(let name, let value):
+                request.head.headers.replaceOrAdd(name: name, value: value)
+            case .addHeader(let name, let value):
+                request.head.headers.add(name: name, value: value)
+            case .delHeader(let name):
+                request.head.headers.remove(name: name)
+            case .deny(let status):
+                request.record.tW = -1
+                respondLocally(request, status: status, termination: "PR--", close: false, countAs: .denied)
+                return true
+            case .returnResponse(let status, let contentType, let body):
+                var buffer = context.channel.allocator.buffer(capacity: body.count)
+                buffer.writeBytes(body)
+                respondLocally(request, status: status, termination: "LR--", close: false, countAs: .none,
+                               body: buffer, contentType: contentType ?? (body.isEmpty ? nil : "text/plain"))
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Answers a request from the proxy itself (errors, deny, return). The server side, if any, is
+    /// already released or never reached.
+    func respondLocally(_ request: ProxyRequest, status: Int, termination: String, close: Bool, countAs: ErrorCounter,
+                        body: ByteBuffer? = nil, contentType: String? = "text/html") {
+        request.cancelTimers()
+        releaseServerSide(request, reusable: false)
+        switch countAs {
+        case .none: break
+        case .requestError: frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
+        case .denied:
+            frontend.counters.deniedRequests.wrappingIncrement(ordering: .relaxed)
+            request.backend?.counters.deniedRequests.wrappingIncrement(ordering: .relaxed)
+        }
+        request.phase = .localResponse
+        request.terminationState = termination
+        request.record.status = status
+        if close || !request.clientKeepAlive { request.clientKeepAlive = false }
+        let payload = body ?? ByteBuffer(string: ErrorResponses.body(status: status))
+        writeLocal(status: status, body: payload, contentType: contentType ?? "text/html",
+                   close: !request.clientKeepAlive) { [weak self] _ in
+            guard let self else { return }
+            request.phase = .responded
+            if request.requestComplete || !request.clientKeepAlive {
+                self.finish(request)
+            }
+            // Otherwise finish() runs when the rest of the request body has been read and dropped.
+        }
+    }
+}
+
+/// Request validation and the header changes made before forwarding (spec ERR-2, hop-by-hop).
+enum HeaderHygiene {
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]
+
+    /// Returns a reason if the request must be refused with 400 (smuggling and framing attacks).
+    static func validate(_ head: HTTPRequestHead) -> String? {
+        let te = head.headers["transfer-encoding"]
+        let cl = head.headers["content-length"]
+        if !te.isEmpty && !cl.isEmpty { return "content-length with transfer-encoding" }
+        if !te.isEmpty {
+            let codings = te.flatMap { $0.split(separator: ",").map { trimOWS($0).lowercased() } }
+            if codings.last != "chunked" || codings.filter({ $0 == "chunked" }).count != 1 { return "bad transfer-encoding" }
+        }
+        if cl.count > 0 {
+            let values = Set(cl.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { String(trimOWS($0)) } })
+            if values.count != 1 { return "conflicting content-length" }
+            guard let v = values.first, !v.isEmpty, v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "bad content-length" }
+        }
+        for byte in head.uri.utf8 where byte < 0x21 || byte == 0x7F { return "control character in target" }
+        if head.version.major != 1 { return "unsupported version" }
+        if head.version.minor == 1 && head.headers["host"].count > 1 { return "several host headers" }
+        return nil
+    }
+
+    /// Strips hop-by-hop headers and normalises framing for the server connection.
+    static func prepareForUpstream(_ head: inout HTTPRequestHead, request: ProxyRequest) {
+        var named: [String] = []
+        for value in head.headers["connection"] {
+            for token in value.split(separator: ",") { named.append(trimOWS(token).lowercased()) }
+        }
+        let expect = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
+        if expect {
+            request.expectContinue = head.version.minor >= 1
+            head.headers.remove(name: "expect")
+        }
+        for name in hopByHop { head.headers.remove(name: name) }
+        for name in named where name != "close" && name != "keep-alive" && !name.isEmpty {
+            if name == "transfer-encoding" || name == "content-length" || name == "host" { continue }
+            head.headers.remove(name: name)
+        }
+        // Identical duplicate Content-Length values were accepted above; send one.
+        let cl = head.headers["content-length"]
+        if cl.count > 1 || cl.first?.contains(",") == true, let first = cl.first {
+            let v = String(trimOWS(first.split(separator: ",").first ?? ""))
+            head.headers.replaceOrAdd(name: "content-length", value: v)
+        }
+        head.version = .http1_1
+    }
+}

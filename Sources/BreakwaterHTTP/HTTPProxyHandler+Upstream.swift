@@ -1,0 +1,423 @@
+import BreakwaterBalancing
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+extension HTTPProxyHandler {
+    // MARK: - Server selection and queueing (spec BE-3..BE-6)
+
+    func acquireServer(_ request: ProxyRequest, excluding: Int?) {
+        guard let backend = request.backend else { return }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let requestID = ObjectIdentifier(request)
+        let acquisition = backend.balancer.acquire(excluding: excluding) { server in
+            // May run on another loop (the one that freed the slot).
+            loop.execute {
+                let handler = bound.value
+                handler.granted(request: requestID, backend: backend, server: server)
+            }
+        }
+        switch acquisition {
+        case .server(let index):
+            if request.queueStart == nil { request.record.tW = 0 }
+            assign(request, server: index)
+            connect(request)
+        case .queued(let ticket, let position):
+            request.phase = .queued(ticket: ticket)
+            request.queueStart = .now()
+            request.record.backendQueuePosition = position
+            if let t = backend.config.timeouts.effectiveQueue, t > 0 {
+                request.queueTimer = loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(t))) { [weak self] in
+                    self?.queueTimedOut(request, ticket: ticket)
+                }
+            }
+        case .noServer:
+            request.record.server = "<NOSRV>"
+            respondLocally(request, status: 503, termination: "SC--", close: false, countAs: .none)
+        case .queueFull:
+            request.record.server = "<NOSRV>"
+            respondLocally(request, status: 503, termination: "sQ--", close: false, countAs: .none)
+        }
+    }
+
+    private func assign(_ request: ProxyRequest, server: Int) {
+        request.serverIndex = server
+        request.holdsSlot = true
+        request.record.server = request.backend!.servers[server].config.name
+        request.backend!.servers[server].counters.totalSessions.wrappingIncrement(ordering: .relaxed)
+    }
+
+    func granted(request id: ObjectIdentifier, backend: BackendRuntime, server: Int) {
+        guard let request = current, ObjectIdentifier(request) == id, case .queued = request.phase else {
+            // The waiter left (timeout, abort) after the slot was handed over: give it back.
+            backend.balancer.release(server: server)
+            return
+        }
+        request.queueTimer?.cancel()
+        request.queueTimer = nil
+        request.queueEnd = .now()
+        request.record.tW = ms(request.queueStart!, request.queueEnd!)
+        assign(request, server: server)
+        connect(request)
+    }
+
+    private func queueTimedOut(_ request: ProxyRequest, ticket: UInt64) {
+        guard current === request, case .queued(let t) = request.phase, t == ticket, let backend = request.backend else { return }
+        guard backend.balancer.cancel(ticket: ticket) else { return }  // a grant is already on its way
+        request.record.tW = ms(request.queueStart!, .now())
+        request.phase = .routing
+        respondLocally(request, status: 503, termination: "sQ--", close: false, countAs: .none)
+    }
+
+    // MARK: - Connecting with retries (spec BE-7)
+
+    func connect(_ request: ProxyRequest, forceFresh: Bool = false) {
+        guard let backend = request.backend, let index = request.serverIndex else { return }
+        request.phase = .connecting
+        if request.connectStart == nil { request.connectStart = .now() }
+        let key = UpstreamKey(backend: backend.index, server: index)
+        let reuse = backend.config.httpReuse
+        let mayReuse = !forceFresh && reuse != .never && (reuse != .safe || requestsOnConnection > 1)
+        if mayReuse, let idle = pool.take(key) {
+            attach(request, idle, reused: true)
+            return
+        }
+        request.connectAttempts += 1
+        let server = backend.servers[index]
+        let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
+        ClientBootstrap(group: context.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(Int64(connectTimeout)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key))
+                }
+            }
+            .connect(to: server.address)
+            .assumeIsolated()
+            .whenComplete { [weak self] result in
+                guard let self, self.current === request, case .connecting = request.phase else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let channel):
+                    guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
+                        channel.close(promise: nil)
+                        self.connectFailed(request, error: ChannelError.ioOnClosedChannel)
+                        return
+                    }
+                    self.attach(request, handler, reused: false)
+                case .failure(let error):
+                    self.connectFailed(request, error: error)
+                }
+            }
+    }
+
+    private func connectFailed(_ request: ProxyRequest, error: Error) {
+        guard let backend = request.backend, let index = request.serverIndex else { return }
+        backend.counters.connectErrors.wrappingIncrement(ordering: .relaxed)
+        backend.servers[index].counters.connectErrors.wrappingIncrement(ordering: .relaxed)
+        guard request.retries < backend.config.retries else {
+            request.record.tC = -1
+            respondLocally(request, status: 503, termination: "SC--", close: false, countAs: .none)
+            return
+        }
+        request.retries += 1
+        backend.counters.retries.wrappingIncrement(ordering: .relaxed)
+        var isTimeout = false
+        if case .connectTimeout? = error as? ChannelError { isTimeout = true }
+        let connectTimeout = backend.config.timeouts.connect ?? 1000
+        let delayMs = isTimeout ? 0 : min(1000, connectTimeout)
+        let lastRetry = request.retries == backend.config.retries
+        let redispatch = backend.config.options.redispatch && lastRetry && backend.servers.count > 1
+        request.retryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) { [weak self] in
+            guard let self, self.current === request, case .connecting = request.phase else { return }
+            if redispatch {
+                backend.balancer.release(server: index)
+                request.holdsSlot = false
+                request.record.redispatched = true
+                backend.counters.redispatches.wrappingIncrement(ordering: .relaxed)
+                request.phase = .routing
+                self.acquireServer(request, excluding: index)
+            } else {
+                self.connect(request)
+            }
+        }
+    }
+
+    // MARK: - Forwarding
+
+    private func attach(_ request: ProxyRequest, _ upstream: UpstreamHandler, reused: Bool) {
+        request.upstream = upstream
+        request.upstreamWasReused = reused
+        upstream.delegate = self
+        upstream.requestsServed += 1
+        request.connected = .now()
+        let assigned = request.queueEnd ?? request.headComplete
+        request.record.tC = ms(assigned, request.connected!)
+        request.phase = .waitingResponse
+        request.lastServerActivity = .now()
+        if request.expectContinue && !request.sentContinue && !request.requestComplete {
+            request.sentContinue = true
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        }
+        upstream.write(.head(request.head))
+        for buffer in request.bufferedBody {
+            request.bodyBytesForwarded += buffer.readableBytes
+            upstream.write(.body(.byteBuffer(buffer)))
+        }
+        request.bufferedBody = []
+        request.bufferedBodyBytes = 0
+        if request.requestComplete { upstream.write(.end(nil)) }
+        upstream.flush()
+        armServerTimer(request)
+        resumeReadingIfPossible()
+    }
+
+    private func armServerTimer(_ request: ProxyRequest, delayMs: Int? = nil) {
+        guard let t = request.backend?.config.timeouts.server, t > 0 else { return }
+        request.serverTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs ?? t))) { [weak self] in
+            self?.serverTimerFired(request, timeout: t)
+        }
+    }
+
+    private func serverTimerFired(_ request: ProxyRequest, timeout: Int) {
+        guard current === request else { return }
+        switch request.phase {
+        case .waitingResponse:
+            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            respondLocally(request, status: 504, termination: "sH--", close: false, countAs: .none)
+        case .streamingResponse:
+            let idle = ms(request.lastServerActivity, .now())
+            if idle >= timeout {
+                abort(request, cause: "s")
+                closing = true
+                context.close(promise: nil)
+            } else {
+                armServerTimer(request, delayMs: timeout - idle)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Gives back the server connection (to the pool when reusable) and the server slot.
+    func releaseServerSide(_ request: ProxyRequest, reusable: Bool) {
+        if let upstream = request.upstream {
+            request.upstream = nil
+            upstream.delegate = nil
+            upstream.resumeReading()
+            if reusable && upstream.isActive {
+                pool.park(upstream)
+            } else {
+                upstream.close()
+            }
+        }
+        if case .queued(let ticket) = request.phase, let backend = request.backend {
+            // If the cancel loses the race the grant arrives later and is returned in granted().
+            _ = backend.balancer.cancel(ticket: ticket)
+        }
+        if request.holdsSlot, let index = request.serverIndex, let backend = request.backend {
+            request.holdsSlot = false
+            request.record.serverConnections = backend.balancer.served(server: index) - 1
+            backend.balancer.release(server: index)
+        }
+    }
+
+    // MARK: - Finishing
+
+    /// Ends a request: accounting, the log line, then the next request or close.
+    func finish(_ request: ProxyRequest) {
+        guard current === request else { return }
+        request.cancelTimers()
+        releaseServerSide(request, reusable: false)
+        let now = NIODeadline.now()
+        var record = request.record
+        record.tA = ms(request.start, now)
+        record.status = request.record.status
+        record.bytesOut = io.bytesOut - request.bytesOutAtStart
+        record.terminationState = request.terminationState ?? "----"
+        record.retries = request.retries
+        if let backend = request.backend {
+            record.backendConnections = backend.activeRequests.load(ordering: .relaxed)
+            backend.activeRequests.wrappingDecrement(ordering: .relaxed)
+            backend.counters.bytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)
+            if record.status > 0 { backend.counters.countResponse(status: record.status) }
+        }
+        frontend.counters.bytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)
+        runtime.process.totalBytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)
+        if record.status > 0 { frontend.counters.countResponse(status: record.status) }
+        emitLog(record)
+
+        current = nil
+        io.awaitNextRequest()
+        if !request.clientKeepAlive || closing || quiescing {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        if pendingParts.isEmpty {
+            armIdleTimer(milliseconds: frontend.config.timeouts.effectiveKeepAlive, isRequestTimer: false)
+        }
+        drainPending()
+    }
+
+    /// Ends a request that could not complete: `cause` is the LOG-4 first character.
+    func abort(_ request: ProxyRequest, cause: Character) {
+        guard current === request else { return }
+        if request.terminationState == nil || cause == "C" {
+            request.terminationState = "\(cause)\(request.phase.stateCharacter)--"
+        }
+        request.clientKeepAlive = false
+        releaseServerSide(request, reusable: false)
+        finish(request)
+    }
+}
+
+extension HTTPProxyHandler: UpstreamDelegate {
+    func upstreamResponsePart(_ part: HTTPClientResponsePart) {
+        guard let request = current, request.upstream != nil else { return }
+        request.lastServerActivity = .now()
+        switch part {
+        case .head(let head):
+            responseHead(request, head)
+        case .body(let buffer):
+            guard case .streamingResponse = request.phase else { return }
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { request.upstream?.pauseReading() }
+        case .end:
+            responseEnd(request)
+        }
+    }
+
+    private func responseHead(_ request: ProxyRequest, _ head: HTTPResponseHead) {
+        guard case .waitingResponse = request.phase else { return }
+        let now = NIODeadline.now()
+        request.responseHeadAt = now
+        request.record.tr = ms(request.connected ?? now, now)
+        if head.status.code == 101 || head.status.code < 100 {
+            // Upgrades were stripped from the request; a switch now is a protocol error.
+            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            respondLocally(request, status: 502, termination: "PH--", close: true, countAs: .none)
+            return
+        }
+        request.responseStatus = Int(head.status.code)
+        request.record.status = Int(head.status.code)
+        request.responseKeepAlive = head.isKeepAlive
+        let bodyless = request.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
+        let hasLength = head.headers.contains(name: "content-length")
+        let chunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+        request.responseFramed = bodyless || hasLength || chunked
+
+        var out = head
+        var named: [String] = []
+        for value in head.headers["connection"] {
+            for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+        }
+        for name in HeaderHygiene.hopByHop { out.headers.remove(name: name) }
+        for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
+            out.headers.remove(name: name)
+        }
+        let clientVersion = current?.head.version ?? .http1_1
+        if request.record.requestLine?.hasSuffix("HTTP/1.0") == true {
+            out.version = .http1_0
+            if !hasLength && !bodyless { request.clientKeepAlive = false }
+            if request.clientKeepAlive { out.headers.add(name: "connection", value: "keep-alive") }
+        } else {
+            out.version = clientVersion.minor == 0 ? .http1_0 : .http1_1
+        }
+        if !request.clientKeepAlive { out.headers.replaceOrAdd(name: "connection", value: "close") }
+        request.phase = .streamingResponse
+        context.write(wrapOutboundOut(.head(out)), promise: nil)
+    }
+
+    private func responseEnd(_ request: ProxyRequest) {
+        guard case .streamingResponse = request.phase else { return }
+        request.serverTimer?.cancel()
+        request.serverTimer = nil
+        let reuse = request.backend?.config.httpReuse ?? .safe
+        let reusable = request.responseKeepAlive && request.responseFramed && request.requestComplete && reuse != .never
+        if let index = request.serverIndex {
+            request.backend?.servers[index].counters.countResponse(status: request.responseStatus)
+        }
+        releaseServerSide(request, reusable: reusable)
+        request.phase = .responded
+        if !request.requestComplete { request.clientKeepAlive = false }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            self?.finish(request)
+        }
+    }
+
+    func upstreamReadComplete() {
+        context.flush()
+    }
+
+    func upstreamClosed() {
+        guard let request = current else { return }
+        let wasReused = request.upstreamWasReused
+        request.upstream = nil
+        switch request.phase {
+        case .waitingResponse:
+            if wasReused && request.bodyBytesForwarded == 0 && !request.hasBody {
+                // An idle connection the server had closed: replay once on a fresh one.
+                request.serverTimer?.cancel()
+                connect(request, forceFresh: true)
+                return
+            }
+            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            respondLocally(request, status: 502, termination: "SH--", close: false, countAs: .none)
+        case .streamingResponse:
+            if !request.responseFramed {
+                // Close-delimited body: the close is its end.
+                request.responseKeepAlive = false
+                responseEnd(request)
+            } else {
+                request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+                abort(request, cause: "S")
+                closing = true
+                context.close(promise: nil)
+            }
+        default:
+            break
+        }
+    }
+
+    func upstreamError(_ error: Error) {
+        guard let request = current else { return }
+        if error is HTTPParserError {
+            request.upstream?.close()
+            request.upstream = nil
+            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            switch request.phase {
+            case .waitingResponse:
+                respondLocally(request, status: 502, termination: "PH--", close: false, countAs: .none)
+            case .streamingResponse:
+                abort(request, cause: "P")
+                closing = true
+                context.close(promise: nil)
+            default:
+                break
+            }
+            return
+        }
+        upstreamClosed()
+    }
+
+    func upstreamWritabilityChanged(writable: Bool) {
+        if writable { resumeReadingIfPossible() }
+    }
+}
+
+extension String {
+    func trimmingOWS() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

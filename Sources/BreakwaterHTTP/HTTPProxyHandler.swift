@@ -1,0 +1,328 @@
+import BreakwaterObservability
+import DequeModule
+import NIOCore
+import NIOHTTP1
+
+/// The client side of the HTTP/1.1 proxy: one instance per client connection.
+///
+/// It turns decoded request parts into proxy phases (rules → backend → queue → server → response →
+/// log), answers pipelined requests in order, and applies back-pressure both ways by holding
+/// `read()` on the slower side. All methods run on the connection's event loop.
+final class HTTPProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Body bytes held while no server connection is ready before reading from the client pauses.
+    static let maxBufferedBody = 64 * 1024
+
+    let runtime: ProxyRuntime
+    let frontend: FrontendRuntime
+    let pools: UpstreamPools
+    let io: ClientIOHandler
+    var context: ChannelHandlerContext!
+    var pool: UpstreamPool!
+
+    var current: ProxyRequest?
+    var pendingParts: Deque<HTTPServerRequestPart> = []
+    var readPending = false
+    var requestsOnConnection = 0
+    var clientAddress = "-"
+    var clientPort = 0
+    var sourceAddress: [UInt8]?
+    var closing = false
+    var quiescing = false
+    var idleTimer: Scheduled<Void>?
+    /// A protocol error was seen; everything after it is dropped.
+    var parseFailed = false
+
+    init(runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools, io: ClientIOHandler) {
+        self.runtime = runtime
+        self.frontend = frontend
+        self.pools = pools
+        self.io = io
+    }
+
+    // MARK: - Connection lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pool = pools.pool(for: context.eventLoop)
+        if let remote = context.channel.remoteAddress {
+            clientAddress = remote.ipAddress ?? "unix"
+            clientPort = remote.port ?? 0
+            sourceAddress = Self.addressBytes(remote)
+        }
+        io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() }
+        // The first request's clock starts at accept (timeout http-request).
+        armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        idleTimer?.cancel()
+        if let request = current {
+            abort(request, cause: "C")
+        }
+        pendingParts.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError {
+            parseFailed = true
+            badRequest(context: context)
+            return
+        }
+        // Socket errors (reset by peer …) end the connection; channelInactive does the accounting.
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if current == nil && pendingParts.isEmpty { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            current?.upstream?.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Reading with back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        if shouldPauseReading {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    var shouldPauseReading: Bool {
+        if closing { return false }
+        if !pendingParts.isEmpty { return true }
+        guard let request = current else { return false }
+        if request.requestComplete { return false }
+        if let upstream = request.upstream { return !upstream.isWritable }
+        return request.bufferedBodyBytes >= Self.maxBufferedBody
+    }
+
+    func resumeReadingIfPossible() {
+        if readPending && !shouldPauseReading {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: - Inbound parts
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !parseFailed, !closing else { return }
+        let part = unwrapInboundIn(data)
+        if !pendingParts.isEmpty {
+            pendingParts.append(part)
+            return
+        }
+        dispatch(part)
+    }
+
+    private func dispatch(_ part: HTTPServerRequestPart) {
+        if let request = current {
+            if request.requestComplete {
+                // A pipelined request: answer it after the current response.
+                pendingParts.append(part)
+                return
+            }
+            switch part {
+            case .head:
+                // Cannot happen with a conforming decoder; treat as a protocol error.
+                badRequest(context: context)
+            case .body(let buffer):
+                requestBody(request, buffer)
+            case .end:
+                requestEnd(request)
+            }
+            return
+        }
+        switch part {
+        case .head(let head):
+            startRequest(head)
+        case .body, .end:
+            // Leftovers of a request we already answered and are discarding.
+            break
+        }
+    }
+
+    private func requestBody(_ request: ProxyRequest, _ buffer: ByteBuffer) {
+        frontend.counters.bytesIn.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        switch request.phase {
+        case .waitingResponse, .streamingResponse:
+            if let upstream = request.upstream {
+                request.bodyBytesForwarded += buffer.readableBytes
+                upstream.write(.body(.byteBuffer(buffer)))
+                upstream.flush()
+                return
+            }
+            fallthrough
+        case .routing, .queued, .connecting:
+            request.bufferedBody.append(buffer)
+            request.bufferedBodyBytes += buffer.readableBytes
+        case .localResponse, .responded:
+            // Body of a request answered locally: discard.
+            break
+        }
+    }
+
+    private func requestEnd(_ request: ProxyRequest) {
+        request.requestComplete = true
+        switch request.phase {
+        case .waitingResponse, .streamingResponse:
+            if let upstream = request.upstream {
+                upstream.write(.end(nil))
+                upstream.flush()
+            }
+        case .responded:
+            finish(request)
+        default:
+            break
+        }
+        resumeReadingIfPossible()
+    }
+
+    /// Runs the parts that arrived while the previous request was answered.
+    func drainPending() {
+        while current == nil || !(current!.requestComplete), let part = pendingParts.popFirst() {
+            dispatch(part)
+            if closing { return }
+        }
+        resumeReadingIfPossible()
+    }
+
+    // MARK: - Timers on the client side
+
+    func firstRequestByte() {
+        guard current == nil else { return }
+        armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+    }
+
+    /// Arms `timeout http-request` (waiting for a complete head) or `timeout http-keep-alive`.
+    func armIdleTimer(milliseconds: Int?, isRequestTimer: Bool) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard let ms = milliseconds, ms > 0 else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
+            guard let self, self.current == nil, !self.closing else { return }
+            if isRequestTimer || self.io.sawRequestBytes {
+                self.requestTimeout()
+            } else {
+                self.context.close(promise: nil)
+            }
+        }
+    }
+
+    /// No complete request head within `timeout http-request`: 408 and close (spec FE-2).
+    private func requestTimeout() {
+        let silent = !io.sawRequestBytes
+        var record = newRecord(wallMs: silent ? currentWallMs() : io.requestStartWallMs)
+        record.status = 408
+        record.terminationState = "cR--"
+        let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
+        record.tA = ms(start, .now())
+        let body = ErrorResponses.body(status: 408)
+        writeLocal(status: 408, body: ByteBuffer(string: body), contentType: "text/html", close: true) { [weak self] bytes in
+            guard let self else { return }
+            record.bytesOut = bytes
+            self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
+            self.frontend.counters.countResponse(status: 408)
+            if !(silent && self.frontend.config.options.dontlognull) { self.emitLog(record) }
+            self.context.close(promise: nil)
+        }
+        closing = true
+    }
+
+    // MARK: - Errors before a request exists
+
+    /// Unparsable request: 400, log `<BADREQ>` with `PR--` (spec FE-2), close.
+    func badRequest(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        if let request = current {
+            // Mid-request protocol error (e.g. invalid chunk size).
+            if case .streamingResponse = request.phase {
+                abort(request, cause: "P")
+                context.close(promise: nil)
+                return
+            }
+            respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
+            closing = true
+            return
+        }
+        var record = newRecord(wallMs: io.sawRequestBytes ? io.requestStartWallMs : currentWallMs())
+        record.status = 400
+        record.terminationState = "PR--"
+        record.tA = ms(io.requestStart, .now())
+        closing = true
+        idleTimer?.cancel()
+        writeLocal(status: 400, body: ByteBuffer(string: ErrorResponses.body(status: 400)), contentType: "text/html", close: true) { [weak self] bytes in
+            guard let self else { return }
+            record.bytesOut = bytes
+            self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
+            self.frontend.counters.countResponse(status: 400)
+            self.emitLog(record)
+            self.context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Writing responses
+
+    /// Writes a complete response generated by the proxy; `done` gets the bytes written.
+    func writeLocal(status: Int, body: ByteBuffer, contentType: String, close: Bool, extraHeaders: [(String, String)] = [],
+                    done: @escaping (Int) -> Void) {
+        var head = ErrorResponses.head(status: status, bodyLength: body.readableBytes, contentType: contentType, close: close)
+        for (n, v) in extraHeaders { head.headers.add(name: n, value: v) }
+        let before = io.bytesOut
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            guard let self else { return }
+            done(self.io.bytesOut - before)
+        }
+    }
+
+    // MARK: - Helpers
+
+    func newRecord(wallMs: Int64) -> HTTPLogRecord {
+        var r = HTTPLogRecord(clientAddress: clientAddress, clientPort: clientPort, requestDateMs: wallMs,
+                              frontend: frontend.config.name, backend: frontend.config.name, server: "<NOSRV>")
+        r.processConnections = runtime.process.currentConnections.load(ordering: .relaxed)
+        r.frontendConnections = frontend.counters.currentSessions.load(ordering: .relaxed)
+        return r
+    }
+
+    /// Writes a traffic log line unless `dontlog-normal` hides it (spec PRX-5, LOG-2).
+    func emitLog(_ record: HTTPLogRecord) {
+        guard let logger = frontend.trafficLogger else { return }
+        if frontend.config.options.dontlogNormal && record.isNormal { return }
+        logger.info("\(HTTPLogFormatter.format(record))")
+    }
+
+    static func addressBytes(_ address: SocketAddress) -> [UInt8]? {
+        switch address {
+        case .v4(let a):
+            let v = UInt32(bigEndian: a.address.sin_addr.s_addr)
+            return [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+        case .v6(let a):
+            var addr = a.address.sin6_addr
+            return withUnsafeBytes(of: &addr) { Array($0) }
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Atomics
+import BreakwaterACL
+import BreakwaterBalancing
+import BreakwaterConfigModel
+import BreakwaterObservability
+import Logging
+import NIOCore
+
+/// Process-wide counters (`show info`).
+public final class ProcessCounters: Sendable {
+    public let currentConnections = ManagedAtomic<Int>(0)
+    public let cumulativeConnections = ManagedAtomic<Int>(0)
+    public let cumulativeRequests = ManagedAtomic<Int>(0)
+    public let totalBytesOut = ManagedAtomic<Int>(0)
+    public init() {}
+}
+
+/// Counters of one proxy (frontend or backend side), read by `show stat` and metrics.
+public final class ProxyCounters: Sendable {
+    public let currentSessions = ManagedAtomic<Int>(0)
+    public let totalSessions = ManagedAtomic<Int>(0)
+    public let requests = ManagedAtomic<Int>(0)
+    public let deniedRequests = ManagedAtomic<Int>(0)
+    public let requestErrors = ManagedAtomic<Int>(0)
+    public let connectErrors = ManagedAtomic<Int>(0)
+    public let responseErrors = ManagedAtomic<Int>(0)
+    public let retries = ManagedAtomic<Int>(0)
+    public let redispatches = ManagedAtomic<Int>(0)
+    public let bytesIn = ManagedAtomic<Int>(0)
+    public let bytesOut = ManagedAtomic<Int>(0)
+    /// Responses by status class: index 0 = other, 1 = 1xx … 5 = 5xx.
+    public let responsesByClass: [ManagedAtomic<Int>] = (0..<6).map { _ in ManagedAtomic<Int>(0) }
+    public init() {}
+
+    func countResponse(status: Int) {
+        let cls = (100...599).contains(status) ? status / 100 : 0
+        responsesByClass[cls].wrappingIncrement(ordering: .relaxed)
+    }
+}
+
+/// A compiled `http-request` rule.
+struct CompiledHTTPRequestRule: Sendable {
+    let action: HTTPRequestRule.Action
+    let condition: CompiledCondition?
+}
+
+/// A frontend ready for the data path: config, compiled rules, counters and its traffic logger.
+public final class FrontendRuntime: Sendable {
+    public let config: FrontendConfig
+    public let counters = ProxyCounters()
+    let rules: [CompiledHTTPRequestRule]
+    let useBackend: [(backend: BackendRuntime, condition: CompiledCondition?)]
+    let defaultBackend: BackendRuntime?
+    let trafficLogger: Logger?
+
+    init(config: FrontendConfig, backends: [String: BackendRuntime], trafficLogger: Logger?) {
+        self.config = config
+        rules = config.httpRequestRules.map { CompiledHTTPRequestRule(action: $0.action, condition: $0.condition.map(CompiledCondition.init)) }
+        useBackend = config.useBackendRules.compactMap { rule in
+            backends[rule.backend].map { ($0, rule.condition.map(CompiledCondition.init)) }
+        }
+        defaultBackend = config.defaultBackend.flatMap { backends[$0] }
+        self.trafficLogger = trafficLogger
+    }
+}
+
+/// A server's resolved address and counters.
+public final class ServerRuntime: Sendable {
+    public let config: ServerConfig
+    public let index: Int
+    public let address: SocketAddress
+    public let counters = ProxyCounters()
+    init(config: ServerConfig, index: Int) throws {
+        self.config = config
+        self.index = index
+        address = try SocketAddress(ipAddress: config.host, port: config.port)
+    }
+}
+
+/// A backend ready for the data path.
+public final class BackendRuntime: Sendable {
+    public let config: BackendConfig
+    /// Position among backends; keys the per-event-loop connection pools.
+    public let index: Int
+    public let balancer: BackendBalancer
+    public let servers: [ServerRuntime]
+    public let counters = ProxyCounters()
+    /// Requests assigned to this backend right now, including queued ones (`%bc`).
+    public let activeRequests = ManagedAtomic<Int>(0)
+    let rules: [CompiledHTTPRequestRule]
+
+    init(config: BackendConfig, index: Int) throws {
+        self.config = config
+        self.index = index
+        balancer = BackendBalancer(backend: config)
+        servers = try config.servers.enumerated().map { try ServerRuntime(config: $0.element, index: $0.offset) }
+        rules = config.httpRequestRules.map { CompiledHTTPRequestRule(action: $0.action, condition: $0.condition.map(CompiledCondition.init)) }
+    }
+}
+
+/// Everything the data path needs from one configuration generation.
+public final class ProxyRuntime: Sendable {
+    public let snapshot: ConfigSnapshot
+    public let frontends: [FrontendRuntime]
+    public let backends: [BackendRuntime]
+    public let process = ProcessCounters()
+    public let logWriter: LogWriter
+    public let startTimeMs: Int64 = wallClockMs()
+    /// Effective global maxconn.
+    public let maxconn: Int
+
+    public init(snapshot: ConfigSnapshot, logWriter: LogWriter, framer: SyslogFramer) throws {
+        self.snapshot = snapshot
+        self.logWriter = logWriter
+        var byName: [String: BackendRuntime] = [:]
+        var backends: [BackendRuntime] = []
+        for (i, b) in snapshot.backends.enumerated() {
+            let runtime = try BackendRuntime(config: b, index: i)
+            byName[b.name] = runtime
+            backends.append(runtime)
+        }
+        self.backends = backends
+        frontends = snapshot.frontends.map { fe in
+            let logger: Logger? = fe.logTargets.isEmpty ? nil : Logger(label: "breakwater.traffic.\(fe.name)") { _ in
+                SyslogLogHandler(targets: fe.logTargets, framer: framer, writer: logWriter)
+            }
+            return FrontendRuntime(config: fe, backends: byName, trafficLogger: logger)
+        }
+        maxconn = snapshot.global.maxconn ?? ProxyRuntime.automaticMaxconn()
+    }
+
+    /// `min(rlimit_nofile / 2, 100000)` (spec GLB-2).
+    public static func automaticMaxconn() -> Int {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        #else
+        getrlimit(RLIMIT_NOFILE, &limit)
+        #endif
+        let soft = Int(clamping: limit.rlim_cur)
+        return max(1, min(soft / 2, 100_000))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,118 @@
+import BreakwaterConfigModel
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Owns the listeners of every frontend and the client connections they accept.
+///
+/// `start`, `stopAccepting` and `drain` are control-plane calls (async, any task); the connections
+/// themselves run entirely on the event loops.
+public final class ProxyServer: Sendable {
+    public let runtime: ProxyRuntime
+    let group: EventLoopGroup
+    let pools: UpstreamPools
+    let gate = AcceptGate()
+    let registry = ConnectionRegistry()
+    private let listeners: NIOLockedListeners = NIOLockedListeners()
+    let logger: Logger
+
+    public init(runtime: ProxyRuntime, group: EventLoopGroup, logger: Logger) {
+        self.runtime = runtime
+        self.group = group
+        self.logger = logger
+        pools = UpstreamPools(group: group, maxIdlePerServer: runtime.snapshot.global.maxIdleConnectionsPerServer)
+    }
+
+    /// Binds every `bind` of every frontend. Throws (naming the address) if one cannot be bound.
+    public func start() async throws {
+        pools.startPurging(group: group)
+        let limits = Self.decoderLimits(runtime.snapshot.global)
+        for frontend in runtime.frontends {
+            for bind in frontend.config.binds {
+                let channel = try await makeBootstrap(frontend: frontend, limits: limits)
+                    .bind(host: bind.host, port: bind.port)
+                    .get()
+                listeners.append(channel)
+                logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port).")
+            }
+        }
+    }
+
+    /// Addresses actually bound (useful when a config binds port 0).
+    public var boundAddresses: [SocketAddress] {
+        listeners.all.compactMap { $0.localAddress }
+    }
+
+    public var activeConnections: Int { registry.count }
+
+    /// Closes the listening sockets; established connections continue.
+    public func stopAccepting() async {
+        for channel in listeners.all {
+            try? await channel.close()
+        }
+    }
+
+    /// Graceful stop: stop accepting, let in-flight requests finish (idle keep-alive connections close
+    /// at once), then after `grace` close whatever is left.
+    public func drain(grace: TimeAmount) async {
+        await stopAccepting()
+        for channel in registry.all {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = NIODeadline.now() + grace
+        while registry.count > 0 && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        for channel in registry.all {
+            try? await channel.close()
+        }
+        pools.closeAll(group: group)
+    }
+
+    private func makeBootstrap(frontend: FrontendRuntime, limits: NIOHTTPDecoderLimitConfiguration) -> ServerBootstrap {
+        let runtime = self.runtime
+        let pools = self.pools
+        let gate = self.gate
+        let registry = self.registry
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptLimitHandler(runtime: runtime, frontend: frontend, gate: gate, registry: registry))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let io = ClientIOHandler()
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(io)
+                    try sync.configureHTTPServerPipeline(
+                        position: .last, withPipeliningAssistance: false, withServerUpgrade: nil,
+                        withErrorHandling: false, withOutboundHeaderValidation: false,
+                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io))
+                }
+            }
+    }
+
+    static func decoderLimits(_ global: GlobalSettings) -> NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = global.maxHeaderBytes
+        limits.maxHeaderFieldSize = global.maxHeaderBytes
+        limits.maxHeaderFieldCount = global.maxHeaderCount
+        return limits
+    }
+}
+
+/// The listening channels, guarded for access from any task.
+final class NIOLockedListeners: Sendable {
+    private let channels: Mutex<[Channel]> = Mutex([])
+    func append(_ c: Channel) { channels.withLock { $0.append(c) } }
+    var all: [Channel] { channels.withLock { $0 } }
+}

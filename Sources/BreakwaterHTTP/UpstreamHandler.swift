@@ -1,0 +1,131 @@
+import NIOCore
+import NIOHTTP1
+
+/// Receives what a server connection says while a request is bound to it.
+protocol UpstreamDelegate: AnyObject {
+    func upstreamResponsePart(_ part: HTTPClientResponsePart)
+    func upstreamReadComplete()
+    func upstreamClosed()
+    func upstreamError(_ error: Error)
+    func upstreamWritabilityChanged(writable: Bool)
+}
+
+/// Identifies a pool of idle connections: one server of one backend.
+struct UpstreamKey: Hashable {
+    let backend: Int
+    let server: Int
+}
+
+/// The last handler of a server-side connection. While a request is bound it forwards everything to
+/// the delegate; while idle in the pool any byte or close from the server retires the connection.
+///
+/// Runs on the event loop of the client connection that opened it.
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let key: UpstreamKey
+    weak var delegate: UpstreamDelegate?
+    private(set) var context: ChannelHandlerContext?
+    private var readPaused = false
+    private var readPending = false
+    private(set) var isActive = true
+    /// Set while parked in the pool.
+    var idleSince: NIODeadline?
+    /// Called when an idle connection dies so the pool forgets it.
+    var onIdleClose: ((UpstreamHandler) -> Void)?
+    var requestsServed = 0
+
+    init(key: UpstreamKey) {
+        self.key = key
+    }
+
+    var channel: Channel? { context?.channel }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let delegate {
+            delegate.upstreamResponsePart(part)
+        } else {
+            // Unsolicited data on an idle connection: it cannot be reused safely.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamClosed()
+        } else {
+            onIdleClose?(self)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamError(error)
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(writable: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Back-pressure from a slow client: stop reading the server until it drains.
+    func pauseReading() {
+        readPaused = true
+    }
+
+    func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(part), promise: promise)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func close() {
+        delegate = nil
+        context?.close(promise: nil)
+    }
+}

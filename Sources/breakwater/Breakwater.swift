@@ -1,0 +1,12 @@
+import ArgumentParser
+import BreakwaterCore
+
+@main
+struct Breakwater: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "breakwater",
+        abstract: "An HAProxy-dialect load balancer that stands between the storm and the fleet.",
+        version: BreakwaterVersion.string,
+        subcommands: [ProxyCommand.self, CheckCommand.self]
+    )
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import BreakwaterConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `breakwater check`: the same parse and validation `proxy` runs, without opening sockets (spec CFG-5).
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a configuration like `haproxy -c`: exit 0 when valid, 1 with FILE:LINE diagnostics otherwise."
+    )
+
+    @Option(name: .customShort("f"), help: "Configuration file; repeat to concatenate several in order.")
+    var files: [String] = []
+
+    @Flag(help: "Treat the write-ups' compatibility spellings (SEED warnings) as errors, for exact HAProxy parity.")
+    var strict = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("at least one -f FILE is required") }
+    }
+
+    func run() throws {
+        let result = ConfigParser(strict: strict).load(paths: files)
+        for d in result.diagnostics { printError(d.description) }
+        if result.hasErrors {
+            printError("Fatal errors found in configuration.")
+            throw ExitCode(1)
+        }
+        print(result.summary)
+    }
+}
+
+func printError(_ s: String) {
+    let bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
