@@ -4,7 +4,7 @@ import Testing
 @testable import BreakwaterConfig
 
 @Suite struct ACLTests {
-    func loc(_ l: Int) -> SourceLocation { .init(file: "t.cfg", line: l) }
+    func loc(_ l: Int) -> Loc { .init(file: "t.cfg", line: l) }
 
     /// Frontend lines start at line 8.
     func fe(_ lines: [String]) -> ConfigParseResult {

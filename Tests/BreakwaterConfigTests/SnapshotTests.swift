@@ -70,7 +70,7 @@ import Testing
         #expect(r.diagnostics.isEmpty, "\(r.diagnostics.map(\.description))")
         #expect(r.summary == "Configuration file is valid: 2 frontends, 4 backends, 6 servers")
         let s = try #require(r.snapshot)
-        func at(_ l: Int) -> SourceLocation { .init(file: "bw.cfg", line: l) }
+        func at(_ l: Int) -> Loc { .init(file: "bw.cfg", line: l) }
 
         var g = GlobalSettings()
         g.maxconn = 50_000
@@ -190,7 +190,7 @@ import Testing
         try Self.realistic.write(toFile: path, atomically: true, encoding: .utf8)
         let r = ConfigParser(environment: [:]).load(paths: [path])
         #expect(r.snapshot?.frontends.count == 2)
-        #expect(r.snapshot?.frontends[0].location == SourceLocation(file: path, line: 21))
+        #expect(r.snapshot?.frontends[0].location == Loc(file: path, line: 21))
         let missing = ConfigParser(environment: [:]).load(paths: [path, dir + "/missing.cfg"])
         #expect(missing.snapshot == nil)
         #expect(errors(missing).count == 1)

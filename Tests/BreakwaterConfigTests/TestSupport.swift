@@ -20,20 +20,20 @@ let prologue = [
 func errors(_ r: ConfigParseResult) -> [Diagnostic] { r.diagnostics.filter { $0.severity == .error } }
 func warnings(_ r: ConfigParseResult) -> [Diagnostic] { r.diagnostics.filter { $0.severity == .warning } }
 
-func expectError(_ r: ConfigParseResult, line: Int, _ keyword: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectError(_ r: ConfigParseResult, line: Int, _ keyword: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     #expect(r.diagnostics.contains { $0.severity == .error && $0.location.line == line && $0.message.contains(keyword) },
             "expected error at line \(line) containing '\(keyword)'; got \(r.diagnostics.map(\.description))",
             sourceLocation: sourceLocation)
     #expect(r.snapshot == nil, sourceLocation: sourceLocation)
 }
 
-func expectWarning(_ r: ConfigParseResult, line: Int, _ keyword: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectWarning(_ r: ConfigParseResult, line: Int, _ keyword: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     #expect(r.diagnostics.contains { $0.severity == .warning && $0.location.line == line && $0.message.contains(keyword) },
             "expected warning at line \(line) containing '\(keyword)'; got \(r.diagnostics.map(\.description))",
             sourceLocation: sourceLocation)
 }
 
-func expectNoErrors(_ r: ConfigParseResult, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectNoErrors(_ r: ConfigParseResult, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     #expect(errors(r).isEmpty, "unexpected errors: \(errors(r).map(\.description))", sourceLocation: sourceLocation)
     #expect(r.snapshot != nil, sourceLocation: sourceLocation)
 }
@@ -42,3 +42,4 @@ func expectNoErrors(_ r: ConfigParseResult, sourceLocation: SourceLocation = #_s
 func proxyConfig(frontend frontendLines: [String] = [], backend backendLines: [String] = ["server s1 127.0.0.1:8080"]) -> [String] {
     prologue + ["", "frontend fe", "  bind :8080"] + frontendLines + ["  default_backend be", "backend be"] + backendLines
 }
+typealias Loc = BreakwaterConfigModel.SourceLocation
