@@ -117,7 +117,7 @@ struct ConfigParseSession {
     mutating func parse(_ source: ConfigSource) {
         if firstFile == nil { firstFile = source.path }
         var lineNumber = 0
-        for rawLine in source.text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in source.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             var line = String(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }

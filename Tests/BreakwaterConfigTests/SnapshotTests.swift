@@ -149,7 +149,7 @@ import Testing
             .first { $0.hasPrefix("000_") }.map { "/work/shared/seeds/" + $0 })
         let text = try String(contentsOfFile: seedPath, encoding: .utf8)
         let all = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        try #require(all.count >= 205 && all[171] == "global" && all[204].hasPrefix("server pod_02"))
+        try #require(all.count >= 205 && all[171] == "global" && all[203].hasPrefix("server pod_02"))
         let config = Array(all[169..<205])   // lines 170-205
         let r = parse(config, file: "seed1.cfg")
         func lineOf(_ prefix: String) -> [Int] {

@@ -40,6 +40,6 @@ func expectNoErrors(_ r: ConfigParseResult, sourceLocation: Testing.SourceLocati
 
 /// A frontend+backend pair after the prologue; `frontendLines` start at line 9, `backendLines` after them.
 func proxyConfig(frontend frontendLines: [String] = [], backend backendLines: [String] = ["server s1 127.0.0.1:8080"]) -> [String] {
-    prologue + ["", "frontend fe", "  bind :8080"] + frontendLines + ["  default_backend be", "backend be"] + backendLines
+    prologue + ["frontend fe", "  bind :8080"] + frontendLines + ["  default_backend be", "backend be"] + backendLines
 }
 typealias Loc = BreakwaterConfigModel.SourceLocation

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests talk to (real peers: curl, haproxy, nginx, socat).
+set -euo pipefail
+need=()
+for pkg in curl haproxy nginx socat procps; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# nginx and haproxy may be started by their packages; tests start their own copies.
+systemctl stop nginx haproxy >/dev/null 2>&1 || true
+command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }
