@@ -75,8 +75,10 @@ let package = Package(
             name: "BreakwaterUnitTests",
             dependencies: [
                 "BreakwaterACL", "BreakwaterBalancing", "BreakwaterObservability", "BreakwaterConfig",
-                "BreakwaterConfigModel", "BreakwaterHTTP",
+                "BreakwaterConfigModel", "BreakwaterHTTP", "BreakwaterControlPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

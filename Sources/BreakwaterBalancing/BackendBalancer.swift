@@ -172,6 +172,10 @@ public final class BackendBalancer: Sendable {
         }
     }
 
+    public func adminState(server index: Int) -> ServerAdminState? {
+        state.withLock { s in s.servers.indices.contains(index) ? s.servers[index].adminState : nil }
+    }
+
     public var queuedCount: Int { state.withLock { $0.queue.count } }
 
     public func served(server index: Int) -> Int {

@@ -76,10 +76,15 @@ extension ConfigParseSession {
                 return
             }
             if applies(kw, p, backend: true, loc) { p.httpReuse = r }
+        case "observe", "error-limit", "on-error":
+            parseSeedServerLine(w, loc, &p)
+        case "http-check":
+            parseHTTPCheck(w, loc, &p)
+        case "stats":
+            parseProxyStats(w, loc, &p)
         default:
             if let why = UnsupportedKeywords.proxyNotSupportedYet[kw] {
-                let shown = kw == "stats" && w.count > 1 ? "stats \(w[1])" : kw
-                error("'\(shown)' is not supported yet (\(why))", loc)
+                error("'\(kw)' is not supported yet (\(why))", loc)
             } else if UnsupportedKeywords.proxyNotSupported.contains(kw) {
                 error("'\(kw)' is not supported by breakwater", loc)
             } else {
@@ -110,6 +115,11 @@ extension ConfigParseSession {
         guard w.count >= 2 else { error("'\(prefix)option' expects an option name", loc); return }
         let name = w[1]
         let display = "\(prefix)option \(name)"
+        if UnsupportedKeywords.checkOptions.contains(name) {
+            guard enable else { error("negation is not supported for option '\(name)'", loc); return }
+            parseCheckOption(w, loc, &p)
+            return
+        }
         if let why = UnsupportedKeywords.optionsNotSupportedYet[name] {
             error("'\(display)' is not supported yet (\(why))", loc)
             return
@@ -120,7 +130,8 @@ extension ConfigParseSession {
         }
         guard UnsupportedKeywords.supportedOptions.contains(name) else {
             var msg = "unknown option '\(name)'"
-            let all = UnsupportedKeywords.supportedOptions + UnsupportedKeywords.optionsNotSupportedYet.keys.sorted()
+            let all = UnsupportedKeywords.supportedOptions + UnsupportedKeywords.checkOptions
+                + UnsupportedKeywords.optionsNotSupportedYet.keys.sorted()
             if let s = UnsupportedKeywords.suggestion(for: name, among: all) { msg += "; did you mean '\(s)'?" }
             error(msg, loc)
             return

@@ -15,6 +15,51 @@ struct ServerParams: Equatable {
     var maxqueue = 0
     var disabled = false
     var backup = false
+    /// `check`, `inter`, `observe` … (spec HC-2, OBS-1).
+    var health = HealthCheckConfig()
+    /// Health parameters written so far (any source: this line, `default-server`, `defaults`, SEED-1), in
+    /// first-written order; a final server that has some of them but not `check` gets a warning (Appendix C.8).
+    var healthParamsGiven: [String] = []
+    /// Health parameters written by a line of the current section (the server line itself or one of the
+    /// section's `default-server` lines). SEED-1 backend lines only fill in the others.
+    var healthParamsSetInSection: Set<String> = []
+
+    mutating func noteGiven(_ keyword: String) {
+        if !healthParamsGiven.contains(keyword) { healthParamsGiven.append(keyword) }
+        healthParamsSetInSection.insert(keyword)
+    }
+}
+
+/// `observe` / `error-limit` / `on-error` written as section lines (spec SEED-1): an implicit
+/// `default-server` line at the top of the section.
+struct SeedServerDefaults: Equatable {
+    var observe: ObserveMode?
+    var errorLimit: Int?
+    var onError: OnErrorAction?
+
+    var isEmpty: Bool { observe == nil && errorLimit == nil && onError == nil }
+
+    /// Fills in the values `params` did not set in its own section.
+    func apply(to params: inout ServerParams) {
+        if let observe, !params.healthParamsSetInSection.contains("observe") {
+            params.health.observe = observe
+            params.noteGiven("observe")
+        }
+        if let errorLimit, !params.healthParamsSetInSection.contains("error-limit") {
+            params.health.errorLimit = errorLimit
+            params.noteGiven("error-limit")
+        }
+        if let onError, !params.healthParamsSetInSection.contains("on-error") {
+            params.health.onError = onError
+            params.noteGiven("on-error")
+        }
+    }
+}
+
+/// `option tcp-check` / `option httpchk` of a proxy; `http-check expect` is kept apart (either order works).
+enum DraftCheckKind: Equatable {
+    case tcp
+    case http(method: String, uri: String, version: String)
 }
 
 /// `log global` or an explicit target; `log global` is expanded when the snapshot is built.
@@ -69,10 +114,18 @@ struct ProxyDraft {
     var defaultBackend: String?
     var defaultBackendLocation: SourceLocation?
     var defaultServer = ServerParams()
+    var checkKind: DraftCheckKind = .tcp
+    var httpCheckExpectStatus: Int?
+    var httpCheckExpectLocation: SourceLocation?
+    var statsPage: StatsPageConfig?
 
     // Never inherited.
     var binds: [BindConfig] = []
     var servers: [ServerConfig] = []
+    /// Per server (parallel to `servers`): the parameters as parsed, before SEED-1 lines are applied.
+    var serverParams: [ServerParams] = []
+    /// SEED-1 lines of this section; a `defaults` section folds them into `defaultServer` when it ends.
+    var seedServerDefaults = SeedServerDefaults()
     var aclOrder: [String] = []
     var acls: [String: [ACLTest]] = [:]
     var httpRules: [PendingHTTPRule] = []
@@ -92,6 +145,10 @@ struct ProxyDraft {
         self.location = location
         binds = []
         servers = []
+        serverParams = []
+        seedServerDefaults = SeedServerDefaults()
+        // `default-server` lines of this section come after the inherited ones.
+        defaultServer.healthParamsSetInSection = []
         aclOrder = []
         acls = [:]
         httpRules = []

@@ -29,24 +29,30 @@ enum UnsupportedKeywords {
     /// Keywords accepted in defaults/frontend/backend/listen sections.
     static let proxyKeywords = [
         "mode", "log", "no", "option", "retries", "timeout", "maxconn", "bind", "default_backend", "use_backend",
-        "acl", "http-request", "balance", "server", "default-server", "http-reuse",
+        "acl", "http-request", "balance", "server", "default-server", "http-reuse", "http-check", "stats",
+        // SEED-1 (spec §16): server parameters written as section lines, accepted with a seed warning.
+        "observe", "error-limit", "on-error",
     ]
 
     /// Proxy keywords that a later issue implements (health checks, stick tables, TLS, FastCGI, admin).
     static let proxyNotSupportedYet: [String: String] = [
         "stick-table": "stick tables",
         "stick": "stick tables",
-        "http-check": "health checks",
-        "tcp-check": "health checks",
+        "tcp-check": "tcp-check rules",
         "tcp-request": "tcp rules",
         "use-fcgi-app": "FastCGI",
-        "stats": "statistics page",
-        // SEED-1 (spec §16): `observe`, `error-limit` and `on-error` written as backend lines. When passive
-        // health checks land, accept them in backend/listen/defaults as an implicit `default-server` line
-        // at the top of the section, with `seedWarning(...)` naming the HAProxy-valid spelling.
-        "observe": "health checks",
-        "error-limit": "health checks",
-        "on-error": "health checks",
+    ]
+
+    /// `stats` keywords of a proxy section: supported, and those of a later issue.
+    static let proxyStatsKeywords = ["enable", "uri", "refresh"]
+    static let proxyStatsNotSupportedYet: Set<String> = [
+        "auth", "admin", "realm", "hide-version", "show-legends", "show-node", "show-desc", "show-modules",
+        "scope", "http-request", "disable",
+    ]
+
+    /// `http-check` forms other than `expect status <n>` (a later issue).
+    static let httpCheckNotSupportedYet: Set<String> = [
+        "send", "connect", "comment", "disable-on-404", "send-state", "set-var", "unset-var",
     ]
 
     /// HAProxy proxy keywords breakwater does not implement.
@@ -63,8 +69,10 @@ enum UnsupportedKeywords {
     static let supportedOptions = [
         "httplog", "dontlognull", "dontlog-normal", "forwardfor", "http-keep-alive", "redispatch",
     ]
+    /// Health-check options breakwater implements (they take arguments or select the check kind).
+    static let checkOptions = ["tcp-check", "httpchk"]
     static let optionsNotSupportedYet: [String: String] = [
-        "tcp-check": "health checks", "httpchk": "health checks", "log-health-checks": "health checks",
+        "log-health-checks": "health checks",
         "ssl-hello-chk": "health checks", "external-check": "health checks", "mysql-check": "health checks",
         "pgsql-check": "health checks", "redis-check": "health checks", "smtpchk": "health checks",
         "ldap-check": "health checks", "spop-check": "health checks",
@@ -86,12 +94,13 @@ enum UnsupportedKeywords {
     /// Server parameters a later issue implements (health checks, FastCGI, TLS to servers).
     static let serverParamsNotSupportedYet: [String: Int] = [
         // name: number of arguments
-        "check": 0, "port": 1, "addr": 1, "inter": 1, "fastinter": 1, "downinter": 1, "rise": 1, "fall": 1,
-        "observe": 1, "error-limit": 1, "on-error": 1, "on-marked-down": 1, "on-marked-up": 1, "proto": 1,
-        "slowstart": 1, "ssl": 0, "verify": 1, "check-ssl": 0, "sni": 1, "ca-file": 1, "crt": 1,
-        "agent-check": 0, "agent-port": 1, "agent-inter": 1, "no-check": 0, "init-state": 1,
+        "on-marked-up": 1, "proto": 1, "slowstart": 1, "ssl": 0, "verify": 1, "check-ssl": 0, "sni": 1,
+        "ca-file": 1, "crt": 1, "agent-check": 0, "agent-port": 1, "agent-inter": 1, "init-state": 1,
     ]
-    static let serverParams = ["weight", "maxconn", "maxqueue", "disabled", "enabled", "backup"]
+    static let serverParams = [
+        "weight", "maxconn", "maxqueue", "disabled", "enabled", "backup", "check", "no-check", "port", "addr",
+        "inter", "fastinter", "downinter", "rise", "fall", "observe", "error-limit", "on-error", "on-marked-down",
+    ]
 
     /// `bind` options for TLS (a later issue).
     static let bindTLSOptions: [String: Int] = [
@@ -107,10 +116,10 @@ enum UnsupportedKeywords {
         "level": 1, "mode": 1, "uid": 1, "gid": 1, "user": 1, "group": 1, "proto": 1, "namespace": 1,
     ]
 
-    static let httpRequestActions = ["return", "deny", "set-header", "add-header", "del-header"]
+    static let httpRequestActions = ["return", "deny", "set-header", "add-header", "del-header", "use-service"]
     static let httpRequestActionsNotSupportedYet: [String: String] = [
         "track-sc0": "stick tables", "track-sc1": "stick tables", "track-sc2": "stick tables",
-        "tarpit": "tarpit", "silent-drop": "silent-drop", "use-service": "services", "sc-inc-gpc0": "stick tables",
+        "tarpit": "tarpit", "silent-drop": "silent-drop", "sc-inc-gpc0": "stick tables",
         "sc-inc-gpc1": "stick tables", "sc-set-gpt0": "stick tables", "set-param": "FastCGI",
     ]
     static let httpRequestActionsNotSupported: Set<String> = [

@@ -9,11 +9,13 @@ public struct HTTPRequestRule: Sendable, Equatable {
         case setHeader(name: String, value: String)
         case addHeader(name: String, value: String)
         case delHeader(name: String)
+        /// `http-request use-service prometheus-exporter`.
+        case prometheusExporter
 
         /// Terminal actions stop rule evaluation.
         public var isTerminal: Bool {
             switch self {
-            case .returnResponse, .deny: return true
+            case .returnResponse, .deny, .prometheusExporter: return true
             case .setHeader, .addHeader, .delHeader: return false
             }
         }

@@ -78,6 +78,8 @@ public struct FrontendConfig: Sendable, Equatable {
     public var httpRequestRules: [HTTPRequestRule] = []
     public var useBackendRules: [UseBackendRule] = []
     public var defaultBackend: String?
+    /// Stats page served by this proxy (`stats enable`), if any.
+    public var statsPage: StatsPageConfig?
 
     public init(name: String, location: SourceLocation) {
         self.name = name
@@ -102,6 +104,10 @@ public struct BackendConfig: Sendable, Equatable {
     public var logTargets: [LogTarget] = []
     /// Bound on the backend queue (requests waiting for any server); keeps memory bounded.
     public var maxQueue: Int = 10_000
+    /// How active checks are made for servers with `check`.
+    public var checkKind: HealthCheckKind = .tcp
+    /// Stats page served by this proxy (`stats enable`), if any.
+    public var statsPage: StatsPageConfig?
 
     public init(name: String, location: SourceLocation) {
         self.name = name
@@ -123,6 +129,8 @@ public struct ServerConfig: Sendable, Equatable {
     /// Start in maintenance.
     public var disabled: Bool = false
     public var backup: Bool = false
+    /// Active and passive health settings (`check`, `inter`, `observe` …).
+    public var health = HealthCheckConfig()
     public var location: SourceLocation
 
     public init(name: String, host: String, port: Int, location: SourceLocation) {

@@ -16,6 +16,8 @@ final class ClientIOHandler: ChannelDuplexHandler {
     private(set) var sawRequestBytes = false
     private(set) var requestStart: NIODeadline = .now()
     private(set) var requestStartWallMs: Int64 = 0
+    /// Time of the last byte received (client inactivity, `timeout client`).
+    private(set) var lastReadAt: NIODeadline = .now()
     /// Called once per request on its first byte.
     var onFirstRequestByte: (() -> Void)?
 
@@ -29,6 +31,7 @@ final class ClientIOHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         bytesIn &+= buffer.readableBytes
+        lastReadAt = .now()
         if !sawRequestBytes && buffer.readableBytes > 0 {
             sawRequestBytes = true
             requestStart = .now()

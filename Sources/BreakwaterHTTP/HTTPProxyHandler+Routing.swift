@@ -37,6 +37,16 @@ extension HTTPProxyHandler {
             return
         }
         HeaderHygiene.prepareForUpstream(&request.head, request: request)
+        if request.hasBody { armClientTimer(request) }
+
+        // The stats page is answered before any rule that would route the request (spec PRX stats).
+        if let page = frontend.config.statsPage, request.aclPath == Substring(page.uri) || request.head.uri == page.uri {
+            request.record.server = "<STATS>"
+            let html = StatsCollector(runtime: runtime).htmlPage(refreshMs: page.refreshMs)
+            respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,
+                           body: ByteBuffer(string: html), contentType: "text/html; charset=utf-8")
+            return
+        }
 
         // Frontend http-request rules.
         if applyRules(frontend.rules, to: request) { return }
@@ -69,6 +79,28 @@ extension HTTPProxyHandler {
         acquireServer(request, excluding: nil)
     }
 
+    /// `timeout client` while the request body is still arriving: an idle client loses the request.
+    func armClientTimer(_ request: ProxyRequest, delayMs: Int? = nil) {
+        guard let t = frontend.config.timeouts.client, t > 0 else { return }
+        request.clientTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs ?? t))) { [weak self] in
+            guard let self, self.current === request, !request.requestComplete else { return }
+            let idle = ms(self.io.lastReadAt, .now())
+            guard idle >= t else {
+                self.armClientTimer(request, delayMs: t - idle)
+                return
+            }
+            switch request.phase {
+            case .streamingResponse, .responded, .localResponse:
+                self.abort(request, cause: "c")
+                self.closing = true
+                self.context.close(promise: nil)
+            default:
+                self.respondLocally(request, status: 408, termination: "cD--", close: true, countAs: .requestError)
+                self.closing = true
+            }
+        }
+    }
+
     /// Runs `http-request` rules in order; returns true when a terminal action answered the request.
     private func applyRules(_ rules: [CompiledHTTPRequestRule], to request: ProxyRequest) -> Bool {
         for rule in rules where ruleApplies(rule.condition, to: request) {
@@ -82,6 +114,12 @@ extension HTTPProxyHandler {
             case .deny(let status):
                 request.record.tW = -1
                 respondLocally(request, status: status, termination: "PR--", close: false, countAs: .denied)
+                return true
+            case .prometheusExporter:
+                let body = StatsCollector(runtime: runtime).prometheusText()
+                respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,
+                               body: ByteBuffer(string: body), contentType: "text/plain; version=0.0.4; charset=utf-8")
+                request.record.server = "<PROMEX>"
                 return true
             case .returnResponse(let status, let contentType, let body):
                 var buffer = context.channel.allocator.buffer(capacity: body.count)

@@ -109,6 +109,7 @@ extension HTTPProxyHandler {
                         self.connectFailed(request, error: ChannelError.ioOnClosedChannel)
                         return
                     }
+                    self.observe(.connected, request)
                     self.attach(request, handler, reused: false)
                 case .failure(let error):
                     self.connectFailed(request, error: error)
@@ -120,6 +121,7 @@ extension HTTPProxyHandler {
         guard let backend = request.backend, let index = request.serverIndex else { return }
         backend.counters.connectErrors.wrappingIncrement(ordering: .relaxed)
         backend.servers[index].counters.connectErrors.wrappingIncrement(ordering: .relaxed)
+        observe(.connectFailed, request)
         guard request.retries < backend.config.retries else {
             request.record.tC = -1
             respondLocally(request, status: 503, termination: "SC--", close: false, countAs: .none)
@@ -154,6 +156,11 @@ extension HTTPProxyHandler {
         request.upstream = upstream
         request.upstreamWasReused = reused
         upstream.delegate = self
+        if let index = request.serverIndex, let backend = request.backend, let channel = upstream.channel {
+            let server = backend.servers[index]
+            request.shutdownGeneration = server.shutdownGeneration.load(ordering: .relaxed)
+            server.sessionStarted(channel)
+        }
         upstream.requestsServed += 1
         request.connected = .now()
         let assigned = request.queueEnd ?? request.headComplete
@@ -189,6 +196,7 @@ extension HTTPProxyHandler {
         switch request.phase {
         case .waitingResponse:
             request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            observe(.readTimeout, request)
             respondLocally(request, status: 504, termination: "sH--", close: false, countAs: .none)
         case .streamingResponse:
             let idle = ms(request.lastServerActivity, .now())
@@ -209,6 +217,9 @@ extension HTTPProxyHandler {
         if let upstream = request.upstream {
             request.upstream = nil
             upstream.delegate = nil
+            if let index = request.serverIndex, let backend = request.backend, let channel = upstream.channel {
+                backend.servers[index].sessionEnded(channel)
+            }
             upstream.resumeReading()
             if reusable && upstream.isActive {
                 pool.park(upstream)
@@ -225,6 +236,15 @@ extension HTTPProxyHandler {
             request.record.serverConnections = backend.balancer.served(server: index) - 1
             backend.balancer.release(server: index)
         }
+    }
+
+    /// Reports a passive observation of real traffic (OBS-2) when the server is observed.
+    func observe(_ event: PassiveEvent, _ request: ProxyRequest) {
+        guard let backend = request.backend, let index = request.serverIndex else { return }
+        let server = backend.servers[index]
+        guard server.config.health.observe != .none, server.health != nil,
+              let checker = runtime.healthChecker.withLock({ $0 }) else { return }
+        checker.observe(event, backend: backend, server: server)
     }
 
     // MARK: - Finishing
@@ -306,6 +326,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         }
         request.responseStatus = Int(head.status.code)
         request.record.status = Int(head.status.code)
+        observe(.response(status: Int(head.status.code)), request)
         request.responseKeepAlive = head.isKeepAlive
         let bodyless = request.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
         let hasLength = head.headers.contains(name: "content-length")
@@ -370,7 +391,9 @@ extension HTTPProxyHandler: UpstreamDelegate {
                 return
             }
             request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
-            respondLocally(request, status: 502, termination: "SH--", close: false, countAs: .none)
+            observe(.closedBeforeResponse, request)
+            let killed = request.serverIndex.map { request.backend!.servers[$0].shutdownGeneration.load(ordering: .relaxed) != request.shutdownGeneration } ?? false
+            respondLocally(request, status: 502, termination: killed ? "DH--" : "SH--", close: false, countAs: .none)
         case .streamingResponse:
             if !request.responseFramed {
                 // Close-delimited body: the close is its end.
@@ -378,7 +401,8 @@ extension HTTPProxyHandler: UpstreamDelegate {
                 responseEnd(request)
             } else {
                 request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
-                abort(request, cause: "S")
+                let killed = request.serverIndex.map { request.backend!.servers[$0].shutdownGeneration.load(ordering: .relaxed) != request.shutdownGeneration } ?? false
+                abort(request, cause: killed ? "D" : "S")
                 closing = true
                 context.close(promise: nil)
             }
@@ -395,6 +419,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
             request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
             switch request.phase {
             case .waitingResponse:
+                observe(.invalidResponse, request)
                 respondLocally(request, status: 502, termination: "PH--", close: false, countAs: .none)
             case .streamingResponse:
                 abort(request, cause: "P")

@@ -82,7 +82,10 @@ final class ProxyRequest {
     var queueTimer: Scheduled<Void>?
     var serverTimer: Scheduled<Void>?
     var retryTimer: Scheduled<Void>?
+    var clientTimer: Scheduled<Void>?
     var terminationState: String?
+    /// The server's shutdown generation when this request was attached (`D` termination detection).
+    var shutdownGeneration = 0
     let sourceAddress: [UInt8]?
 
     init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
@@ -103,6 +106,8 @@ final class ProxyRequest {
         queueTimer?.cancel()
         serverTimer?.cancel()
         retryTimer?.cancel()
+        clientTimer?.cancel()
+        clientTimer = nil
         queueTimer = nil
         serverTimer = nil
         retryTimer = nil

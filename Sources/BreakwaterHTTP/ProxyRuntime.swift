@@ -5,6 +5,7 @@ import BreakwaterConfigModel
 import BreakwaterObservability
 import Logging
 import NIOCore
+import Synchronization
 
 /// Process-wide counters (`show info`).
 public final class ProcessCounters: Sendable {
@@ -64,16 +65,45 @@ public final class FrontendRuntime: Sendable {
     }
 }
 
-/// A server's resolved address and counters.
+/// A server's resolved address, counters and health.
 public final class ServerRuntime: Sendable {
     public let config: ServerConfig
     public let index: Int
     public let address: SocketAddress
     public let counters = ProxyCounters()
+    /// nil when the server has no `check` (always UP, `no check`).
+    public let health: ServerHealth?
+    let checkLoop: Mutex<ServerCheckLoop?> = Mutex(nil)
+    /// Server connections carrying a request right now, closed by `on-marked-down shutdown-sessions`.
+    private let sessions: Mutex<[ObjectIdentifier: Channel]> = Mutex([:])
+    /// Bumped when sessions are shut down, so aborted requests log `D` (LOG-4).
+    let shutdownGeneration = ManagedAtomic<Int>(0)
+
     init(config: ServerConfig, index: Int) throws {
         self.config = config
         self.index = index
         address = try SocketAddress(ipAddress: config.host, port: config.port)
+        health = config.health.enabled ? ServerHealth(config: config.health, nowMs: wallClockMs()) : nil
+    }
+
+    func sessionStarted(_ channel: Channel) {
+        guard config.health.shutdownSessionsOnDown else { return }
+        sessions.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func sessionEnded(_ channel: Channel) {
+        guard config.health.shutdownSessionsOnDown else { return }
+        sessions.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    func shutdownSessions() {
+        shutdownGeneration.wrappingIncrement(ordering: .relaxed)
+        let all = sessions.withLock { s -> [Channel] in
+            let out = Array(s.values)
+            s.removeAll()
+            return out
+        }
+        for channel in all { channel.close(promise: nil) }
     }
 }
 
@@ -88,8 +118,17 @@ public final class BackendRuntime: Sendable {
     /// Requests assigned to this backend right now, including queued ones (`%bc`).
     public let activeRequests = ManagedAtomic<Int>(0)
     let rules: [CompiledHTTPRequestRule]
+    /// Server state changes go to the backend's log targets (HC-9).
+    let stateLogger: Logger?
 
-    init(config: BackendConfig, index: Int) throws {
+    /// Writes an HC-9 message to the backend's targets and the process log.
+    func logStateChange(_ message: String, severity: Int, processLogger: Logger) {
+        stateLogger?.log(level: severity <= 3 ? .error : .notice, "\(message)", metadata: ["syslog.severity": "\(severity)"])
+        processLogger.log(level: severity <= 3 ? .warning : .notice, "\(message)")
+    }
+
+    init(config: BackendConfig, index: Int, stateLogger: Logger? = nil) throws {
+        self.stateLogger = stateLogger
         self.config = config
         self.index = index
         balancer = BackendBalancer(backend: config)
@@ -108,6 +147,8 @@ public final class ProxyRuntime: Sendable {
     public let startTimeMs: Int64 = wallClockMs()
     /// Effective global maxconn.
     public let maxconn: Int
+    /// Set once the health checker exists; the data path reports passive observations to it.
+    let healthChecker: Mutex<HealthChecker?> = Mutex(nil)
 
     public init(snapshot: ConfigSnapshot, logWriter: LogWriter, framer: SyslogFramer) throws {
         self.snapshot = snapshot
@@ -115,7 +156,10 @@ public final class ProxyRuntime: Sendable {
         var byName: [String: BackendRuntime] = [:]
         var backends: [BackendRuntime] = []
         for (i, b) in snapshot.backends.enumerated() {
-            let runtime = try BackendRuntime(config: b, index: i)
+            let stateLogger: Logger? = b.logTargets.isEmpty ? nil : Logger(label: "breakwater.state.\(b.name)") { _ in
+                SyslogLogHandler(targets: b.logTargets, framer: framer, writer: logWriter)
+            }
+            let runtime = try BackendRuntime(config: b, index: i, stateLogger: stateLogger)
             byName[b.name] = runtime
             backends.append(runtime)
         }

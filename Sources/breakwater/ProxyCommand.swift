@@ -63,9 +63,11 @@ struct ProxyCommand: AsyncParsableCommand {
         let stopping = StopFlag()
         let admin = AdminServer(runtime: ProxyRuntimeHandle(runtime: runtime, server: server, nbthread: threads),
                                 group: group, logger: logger, stopping: { stopping.isSet })
+        let checker = HealthChecker(runtime: runtime, group: group, logger: logger)
         do {
             try await server.start()
             try await admin.start(snapshot.global.statsSockets)
+            checker.start()
         } catch {
             printError("[ALERT] Starting proxy: \(error)")
             try? await group.shutdownGracefully()
@@ -81,6 +83,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         let signal = await waitForStopSignal()
         stopping.set()
+        checker.stop()
         switch signal {
         case SIGTERM:
             logger.notice("SIGTERM received: draining for up to \(gracePeriod)s")

@@ -76,14 +76,20 @@ func waitUntil(timeout: Double, _ condition: () -> Bool) async -> Bool {
 /// 64-bit FNV-1a, streaming; used to compare large bodies without keeping them.
 struct FNV1a: Sendable, Equatable {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+    mutating func update(_ p: UnsafeRawBufferPointer) {
+        guard let base = p.baseAddress else { return }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
         var h = hash
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
+        var i = 0
+        let n = p.count
+        while i < n {
+            h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3
+            i += 1
         }
         hash = h
     }
+    mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    mutating func update(_ data: Data) { data.withUnsafeBytes { update($0) } }
 }
 
 /// Deterministic payload made of 64 KiB blocks: a fixed pseudo-random block with the block's index

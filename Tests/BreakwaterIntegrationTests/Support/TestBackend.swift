@@ -47,6 +47,7 @@ final class TestBackend: @unchecked Sendable {
         var connections = 0
         var inflight = 0
         var maxInflight = 0
+        var heads = 0
         var children: [Channel] = []
     }
 
@@ -90,11 +91,14 @@ final class TestBackend: @unchecked Sendable {
     var connectionCount: Int { state.withLock { $0.connections } }
     var maxInflight: Int { state.withLock { $0.maxInflight } }
     var inflight: Int { state.withLock { $0.inflight } }
+    /// Request heads received (also counts requests whose body never completed).
+    var headsSeen: Int { state.withLock { $0.heads } }
 
     func record(_ r: RecordedRequest) { state.withLock { $0.requests.append(r) } }
     func begin() {
         state.withLock {
             $0.inflight += 1
+            $0.heads += 1
             $0.maxInflight = max($0.maxInflight, $0.inflight)
         }
     }
@@ -134,7 +138,7 @@ private final class BackendHandler: ChannelInboundHandler {
             backend.begin()
         case .body(let buf):
             current?.count += buf.readableBytes
-            current?.hash.update(buf.readableBytesView)
+            buf.withUnsafeReadableBytes { current?.hash.update($0) }
         case .end:
             guard let c = current else { return }
             current = nil
@@ -221,8 +225,12 @@ private final class BackendHandler: ChannelInboundHandler {
             break
         case .reset:
             backend.end()
-            context.channel.setOption(ChannelOptions.socketOption(.so_linger), value: linger(l_onoff: 1, l_linger: 0))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            if let provider = context.channel as? SocketOptionProvider {
+                provider.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
 
