@@ -72,6 +72,12 @@ public struct HealthState: Sendable, Equatable {
         consecutiveErrors = 0
     }
 
+    /// Carries a health value over from a previous process (hitless reload).
+    public mutating func restore(health: Int, unconfirmed: Bool) {
+        self.health = max(0, min(maxHealth, health))
+        self.unconfirmed = unconfirmed
+    }
+
     private mutating func transition(from wasUp: Bool) -> Transition {
         if wasUp && !isUp {
             downTransitions += 1

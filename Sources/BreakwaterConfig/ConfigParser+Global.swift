@@ -117,7 +117,14 @@ extension ConfigParseSession {
                     }
                     cfg.level = l
                     i += 2
-                case "uid", "gid", "user", "group", "expose-fd", "process", "severity-output":
+                case "expose-fd":
+                    guard i + 1 < w.count, w[i + 1] == "listeners" else {
+                        error("'expose-fd' only supports 'listeners'", loc)
+                        return
+                    }
+                    cfg.exposeFDListeners = true
+                    i += 2
+                case "uid", "gid", "user", "group", "process", "severity-output":
                     error("stats socket option '\(opt)' is not supported yet", loc)
                     return
                 default:

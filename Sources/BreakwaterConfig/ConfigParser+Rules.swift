@@ -56,6 +56,24 @@ extension ConfigParseSession {
             }
             guard args.count == 1 else { error("'http-request del-header' expects <name> as argument", loc); return }
             parsedAction = checkedHeaderName(args[0], loc).map { .delHeader(name: $0) }
+        case "use-service":
+            guard let service = args.first else {
+                error("'http-request use-service' expects a service name (e.g. 'prometheus-exporter')", loc)
+                return
+            }
+            guard service == "prometheus-exporter" else {
+                error("'http-request use-service': unknown service '\(service)' (breakwater provides 'prometheus-exporter')", loc)
+                return
+            }
+            guard args.count == 1 else {
+                error("'http-request use-service prometheus-exporter': unexpected argument '\(args[1])'", loc)
+                return
+            }
+            guard p.kind.hasFrontendCapability else {
+                error("'http-request use-service prometheus-exporter' is only supported in a frontend or listen section", loc)
+                return
+            }
+            parsedAction = .prometheusExporter
         default:
             if let why = UnsupportedKeywords.httpRequestActionsNotSupportedYet[action] {
                 error("'http-request \(action)' is not supported yet (\(why))", loc)

@@ -13,7 +13,12 @@ extension ConfigParseSession {
             }
         }
 
+        var expectWarned: Set<SourceLocation> = []
         for d in finished {
+            if d.kind.hasBackendCapability, d.checkKind == .tcp, d.httpCheckExpectStatus != nil,
+               let at = d.httpCheckExpectLocation, expectWarned.insert(at).inserted {
+                warning("'http-check expect' has no effect without 'option httpchk' (\(d.sectionDescription) uses layer-4 checks)", at)
+            }
             if d.mode == .tcp {
                 let at = d.modeLocation ?? d.location
                 let why = d.modeLocation == nil ? " (tcp is the built-in default; add 'mode http')" : ""

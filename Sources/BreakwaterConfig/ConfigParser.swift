@@ -225,7 +225,8 @@ struct ConfigParseSession {
     }
 
     mutating func closeSection() {
-        if section == .proxy, let draft = current {
+        if section == .proxy, var draft = current {
+            finishServers(&draft)
             if draft.kind == .defaults {
                 defaults = draft
             } else {
@@ -285,6 +286,7 @@ struct ConfigParseSession {
                     UseBackendRule(backend: $0.backend, condition: resolve($0.condition, in: d), location: $0.location)
                 }
                 f.defaultBackend = d.defaultBackend ?? (d.kind == .listen ? d.name : nil)
+                f.statsPage = d.statsPage
                 snap.frontends.append(f)
             }
             if d.kind.hasBackendCapability {
@@ -299,6 +301,9 @@ struct ConfigParseSession {
                 // A listen section's rules run once, on its frontend side.
                 b.httpRequestRules = d.kind == .listen ? [] : rules
                 b.logTargets = logTargets(d.logEntries)
+                b.checkKind = healthCheckKind(d)
+                // A listen section serves its stats page once, on its frontend side (like its rules).
+                b.statsPage = d.kind == .listen ? nil : d.statsPage
                 snap.backends.append(b)
             }
         }

@@ -51,6 +51,8 @@ public struct StatsSocketConfig: Sendable, Equatable {
     /// Permission bits of a UNIX socket file; default 0600 (spec Appendix C.6).
     public var mode: UInt32 = 0o600
     public var level: AdminLevel = .operator
+    /// `expose-fd listeners`: this socket may hand the listening sockets to a new process (hitless reload).
+    public var exposeFDListeners = false
     public var location: SourceLocation
 
     public init(address: Address, mode: UInt32 = 0o600, level: AdminLevel = .operator, location: SourceLocation) {

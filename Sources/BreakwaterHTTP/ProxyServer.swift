@@ -4,6 +4,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Owns the listeners of every frontend and the client connections they accept.
 ///
@@ -16,6 +19,7 @@ public final class ProxyServer: Sendable {
     let gate = AcceptGate()
     let registry = ConnectionRegistry()
     private let listeners: NIOLockedListeners = NIOLockedListeners()
+    private let listenerFDs = ListenerFDs()
     let logger: Logger
 
     public init(runtime: ProxyRuntime, group: EventLoopGroup, logger: Logger) {
@@ -25,20 +29,35 @@ public final class ProxyServer: Sendable {
         pools = UpstreamPools(group: group, maxIdlePerServer: runtime.snapshot.global.maxIdleConnectionsPerServer)
     }
 
-    /// Binds every `bind` of every frontend. Throws (naming the address) if one cannot be bound.
-    public func start() async throws {
+    /// Binds every `bind` of every frontend, reusing sockets inherited from a previous process
+    /// (hitless reload). Throws (naming the address) if one cannot be bound.
+    public func start(inherited: [String: Int32] = [:]) async throws {
         pools.startPurging(group: group)
         let limits = Self.decoderLimits(runtime.snapshot.global)
+        var used: Set<Int32> = []
         for frontend in runtime.frontends {
             for bind in frontend.config.binds {
-                let channel = try await makeBootstrap(frontend: frontend, limits: limits)
-                    .bind(host: bind.host, port: bind.port)
-                    .get()
+                let key = ListenerSockets.key(host: bind.host, port: bind.port)
+                let fd: Int32
+                if let inheritedFD = inherited[key], !used.contains(inheritedFD) {
+                    fd = inheritedFD
+                    ListenerSockets.makeNonInheritable(fd)
+                } else {
+                    fd = try ListenerSockets.open(host: bind.host, port: bind.port)
+                }
+                used.insert(fd)
+                let channel = try await makeBootstrap(frontend: frontend, limits: limits).withBoundSocket(fd).get()
                 listeners.append(channel)
-                logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port).")
+                listenerFDs.append(key, fd)
+                logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port)\(inherited[key] != nil ? " (inherited)" : "").")
             }
         }
+        // Inherited sockets the new configuration no longer binds are closed.
+        for (_, fd) in inherited where !used.contains(fd) { close(fd) }
     }
+
+    /// The listening sockets by `host:port`, for handing over to a successor process.
+    public var listeningSockets: [(key: String, fd: Int32)] { listenerFDs.all }
 
     /// Addresses actually bound (useful when a config binds port 0).
     public var boundAddresses: [SocketAddress] {
@@ -108,6 +127,12 @@ public final class ProxyServer: Sendable {
         limits.maxHeaderFieldCount = global.maxHeaderCount
         return limits
     }
+}
+
+final class ListenerFDs: Sendable {
+    private let fds: Mutex<[(key: String, fd: Int32)]> = Mutex([])
+    func append(_ key: String, _ fd: Int32) { fds.withLock { $0.append((key, fd)) } }
+    var all: [(key: String, fd: Int32)] { fds.withLock { $0 } }
 }
 
 /// The listening channels, guarded for access from any task.

@@ -133,6 +133,11 @@ public final class ServerHealth: Sendable {
         }
     }
 
+    /// Restores the health counter saved by a previous process (hitless reload).
+    public func restore(health: Int, unconfirmed: Bool) {
+        state.withLock { $0.state.restore(health: health, unconfirmed: unconfirmed) }
+    }
+
     /// Leaving maintenance: unconfirmed again at h = rise (HC-3).
     public func restart() {
         state.withLock { $0.state.restart() }

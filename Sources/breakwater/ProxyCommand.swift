@@ -25,6 +25,13 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "Seconds SIGTERM waits for in-flight requests before closing what is left.")
     var gracePeriod: Int = 30
 
+    @Option(name: .customLong("sf", withSingleDash: true),
+            help: "PIDs of running Breakwater processes to stop softly once this one serves (hitless reload).")
+    var softStopPIDs: [Int32] = []
+
+    @Option(help: "Server state saved by the previous process (health, admin state, weight).")
+    var serverStateFile: String?
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("at least one -f FILE is required") }
     }
@@ -64,8 +71,14 @@ struct ProxyCommand: AsyncParsableCommand {
         let admin = AdminServer(runtime: ProxyRuntimeHandle(runtime: runtime, server: server, nbthread: threads),
                                 group: group, logger: logger, stopping: { stopping.isSet })
         let checker = HealthChecker(runtime: runtime, group: group, logger: logger)
+        if let path = serverStateFile, let text = ServerStateFile.read(path) {
+            let n = ServerStateFile.apply(text, to: runtime)
+            logger.notice("restored the state of \(n) servers from \(path)")
+            unlink(path)
+        }
+        let environment = ProcessEnvironment.current()
         do {
-            try await server.start()
+            try await server.start(inherited: ListenerSockets.inherited(from: environment))
             try await admin.start(snapshot.global.statsSockets)
             checker.start()
         } catch {
@@ -81,23 +94,55 @@ struct ProxyCommand: AsyncParsableCommand {
             }
         }
 
-        let signal = await waitForStopSignal()
-        stopping.set()
-        checker.stop()
-        switch signal {
-        case SIGTERM:
-            logger.notice("SIGTERM received: draining for up to \(gracePeriod)s")
-            await server.drain(grace: .seconds(Int64(gracePeriod)))
-        default:
-            logger.notice("SIGINT received: stopping")
-            await server.drain(grace: .zero)
+        // This process serves now: the ones it replaces stop accepting and drain.
+        for pid in softStopPIDs { kill(pid, SIGUSR1) }
+
+        let files = self.files
+        let reload = ReloadCoordinator(
+            arguments: ["proxy"] + files.flatMap { ["-f", $0] } + ["--grace-period", String(gracePeriod)],
+            server: server, runtime: runtime, logger: logger,
+            validate: {
+                let result = ConfigParser().load(paths: files)
+                return result.hasErrors ? result.diagnostics.map(\.description).joined(separator: "\n") : nil
+            })
+        let signals = SignalStream([SIGTERM, SIGINT, SIGUSR1, SIGUSR2])
+        var handedOver = false
+        loop: for await sig in signals.stream {
+            switch sig {
+            case SIGUSR2:
+                logger.notice("SIGUSR2 received: reloading")
+                reload.reload()
+            case SIGUSR1:
+                logger.notice("SIGUSR1 received: soft stop, draining for up to \(gracePeriod)s")
+                handedOver = true
+                stopping.set()
+                checker.stop()
+                await admin.stop()
+                await server.drain(grace: .seconds(Int64(gracePeriod)))
+                break loop
+            case SIGTERM:
+                logger.notice("SIGTERM received: draining for up to \(gracePeriod)s")
+                stopping.set()
+                checker.stop()
+                await server.drain(grace: .seconds(Int64(gracePeriod)))
+                break loop
+            default:
+                logger.notice("SIGINT received: stopping")
+                stopping.set()
+                checker.stop()
+                await server.drain(grace: .zero)
+                break loop
+            }
         }
         await admin.stop()
         writer.flush()
-        for socket in snapshot.global.statsSockets {
-            if case .unix(let path) = socket.address { unlink(path) }
+        if !handedOver {
+            // A successor owns the socket files and the pidfile after a handover.
+            for socket in snapshot.global.statsSockets {
+                if case .unix(let path) = socket.address { unlink(path) }
+            }
+            if let pidfile = snapshot.global.pidfile { unlink(pidfile) }
         }
-        if let pidfile = snapshot.global.pidfile { unlink(pidfile) }
         try? await group.shutdownGracefully()
     }
 }
@@ -118,38 +163,28 @@ final class ManagedFlag: Sendable {
     }
 }
 
-/// Suspends until SIGTERM or SIGINT arrives and returns which.
-func waitForStopSignal() async -> Int32 {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-        let once = OnceBox(continuation)
+/// Delivers the given signals as an async sequence (the signals are ignored by default handlers).
+final class SignalStream: Sendable {
+    let stream: AsyncStream<Int32>
+    private let sources: [DispatchSourceSignalBox]
+
+    init(_ signals: [Int32]) {
+        var continuation: AsyncStream<Int32>.Continuation!
+        stream = AsyncStream(bufferingPolicy: .bufferingNewest(16)) { continuation = $0 }
         let queue = DispatchQueue(label: "breakwater.signals")
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
+        let c = continuation!
+        sources = signals.map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { once.resume(sig) }
+            source.setEventHandler { c.yield(sig) }
             source.resume()
-            sources.append(source)
+            return DispatchSourceSignalBox(source)
         }
-        SignalSources.keep(sources)
     }
 }
 
-final class OnceBox: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Int32, Never>?>
-    init(_ c: CheckedContinuation<Int32, Never>) { continuation = Mutex(c) }
-    func resume(_ sig: Int32) {
-        let c = continuation.withLock { c -> CheckedContinuation<Int32, Never>? in
-            let out = c
-            c = nil
-            return out
-        }
-        c?.resume(returning: sig)
-    }
-}
-
-/// Keeps signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    static func keep(_ s: [DispatchSourceSignal]) { sources.append(contentsOf: s) }
+/// Keeps a signal source alive; DispatchSource is thread-safe.
+final class DispatchSourceSignalBox: @unchecked Sendable {
+    let source: DispatchSourceSignal
+    init(_ s: DispatchSourceSignal) { source = s }
 }

@@ -69,7 +69,7 @@ import Testing
         ("log 10.0.0.1:99999 local0", "invalid port"), ("log /dev/log local0 info err extra", "unexpected argument"),
         ("stats socket", "expects an address"), ("stats socket /run/a mode 999", "octal"),
         ("stats socket /run/a level root", "'level' only supports 'user', 'operator', and 'admin'"),
-        ("stats socket /run/a uid 0", "not supported yet"), ("stats socket /run/a expose-fd listeners", "not supported yet"),
+        ("stats socket /run/a uid 0", "not supported yet"), ("stats socket /run/a expose-fd all", "'expose-fd' only supports 'listeners'"),
         ("stats socket /run/a user haproxy", "not supported yet"), ("stats socket /run/a bogus", "unknown stats socket option"),
         ("stats timeout 1.5s", "unexpected character"), ("stats maxconn 0", "between"), ("stats frobnicate", "unknown"),
         ("spread-checks 51", "between 0 and 50"), ("tune.ssl.default-dh-param 512", "between 1024"),

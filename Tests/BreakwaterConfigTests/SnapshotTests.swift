@@ -155,15 +155,39 @@ import Testing
         func lineOf(_ prefix: String) -> [Int] {
             config.indices.filter { config[$0].hasPrefix(prefix) }.map { $0 + 1 }
         }
-        let expected = (lineOf("option tcp-check") + lineOf("observe") + lineOf("error-limit") + lineOf("on-error")
-            + lineOf("server pod_")).sorted()
-        #expect(expected.count == 6)
-        #expect(errors(r).map(\.location.line) == expected, "\(r.diagnostics.map(\.description))")
-        #expect(errors(r).allSatisfy { $0.message.contains("not supported yet") })
-        #expect(errors(r).allSatisfy { !$0.message.contains("unknown") })
+        // No errors: the health-check directives parse, the backend-level observe/error-limit/on-error are
+        // accepted as SEED-1 extensions.
+        #expect(errors(r).isEmpty, "\(r.diagnostics.map(\.description))")
+        let seedLines = (lineOf("observe") + lineOf("error-limit") + lineOf("on-error")).sorted()
+        #expect(seedLines.count == 3)
+        #expect(warnings(r).filter(\.isSeedExtension).map(\.location.line) == seedLines)
+        #expect(warnings(r).filter(\.isSeedExtension).allSatisfy { $0.message.contains("SEED-1") && $0.message.contains("default-server") })
         #expect(warnings(r).map(\.message).contains { $0.contains("tune.ssl.default-dh-param") })
         #expect(warnings(r).map(\.message).contains { $0.contains("no enabled listener") })
-        #expect(warnings(r).count == 2, "\(warnings(r).map(\.description))")
+        #expect(warnings(r).count == 5, "\(warnings(r).map(\.description))")
+
+        let be = try #require(r.snapshot?.backend(named: "poora_donation_cluster"))
+        #expect(be.checkKind == .tcp && be.balance == .leastconn && be.mode == .http)
+        var h = HealthCheckConfig()
+        h.enabled = true
+        h.port = 80
+        h.inter = 10_000
+        h.fastinter = 2_000
+        h.downinter = 10_000
+        h.rise = 2
+        h.fall = 3
+        h.observe = .layer7
+        h.errorLimit = 50
+        h.onError = .markDown
+        #expect(be.servers.map(\.name) == ["pod_01", "pod_02"])
+        #expect(be.servers.map(\.health) == [h, h])
+        #expect(be.servers.map(\.host) == ["10.0.2.15", "10.0.2.16"])
+
+        // Under --strict the three seed spellings are errors, and nothing else is.
+        let strict = parse(config, strict: true, file: "seed1.cfg")
+        #expect(errors(strict).map(\.location.line) == seedLines)
+        #expect(errors(strict).allSatisfy(\.isSeedExtension))
+        #expect(strict.snapshot == nil)
     }
 
     @Test func multiFileParse() {
