@@ -77,9 +77,20 @@ extension ConfigParseSession {
             if !params.health.enabled, !params.healthParamsGiven.isEmpty {
                 let list = params.healthParamsGiven.map { "'\($0)'" }.joined(separator: ", ")
                 let verb = params.healthParamsGiven.count == 1 ? "has" : "have"
-                warning("server '\(p.servers[i].name)': \(list) \(verb) no effect without 'check'", p.servers[i].location)
+                insertInFileOrder(Diagnostic(severity: .warning, location: p.servers[i].location,
+                                             message: "server '\(p.servers[i].name)': \(list) \(verb) no effect without 'check'"))
             }
         }
+    }
+
+    /// Adds a warning found when a section ends at its place among the section's diagnostics (file order).
+    mutating func insertInFileOrder(_ d: Diagnostic) {
+        if capped { return }
+        var j = diagnostics.count
+        while j > 0, diagnostics[j - 1].location.file == d.location.file, diagnostics[j - 1].location.line > d.location.line {
+            j -= 1
+        }
+        diagnostics.insert(d, at: j)
     }
 
     /// Parses `weight`, `maxconn`, `maxqueue`, `disabled`, `enabled`, `backup` and the health-check parameters;

@@ -40,7 +40,8 @@ extension HTTPProxyHandler {
         if request.hasBody { armClientTimer(request) }
 
         // The stats page is answered before any rule that would route the request (spec PRX stats).
-        if let page = frontend.config.statsPage, request.aclPath == Substring(page.uri) || request.head.uri == page.uri {
+        // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
+        if let page = frontend.config.statsPage, request.head.uri.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
             let html = StatsCollector(runtime: runtime).htmlPage(refreshMs: page.refreshMs)
             respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,

@@ -186,7 +186,7 @@ import Testing
         // Under --strict the three seed spellings are errors, and nothing else is.
         let strict = parse(config, strict: true, file: "seed1.cfg")
         #expect(errors(strict).map(\.location.line) == seedLines)
-        #expect(errors(strict).allSatisfy(\.isSeedExtension))
+        #expect(errors(strict).allSatisfy { $0.isSeedExtension })
         #expect(strict.snapshot == nil)
     }
 
