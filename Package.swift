@@ -22,6 +22,10 @@ let package = Package(
         .target(name: "BreakwaterConfig", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(name: "BreakwaterACL", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(
+            name: "BreakwaterStickTables",
+            dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]
+        ),
+        .target(
             name: "BreakwaterBalancing",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel",
@@ -71,6 +75,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
+        .testTarget(
+            name: "BreakwaterStickTablesTests",
+            dependencies: ["BreakwaterStickTables", "BreakwaterConfigModel"]
+        ),
         .testTarget(
             name: "BreakwaterUnitTests",
             dependencies: [

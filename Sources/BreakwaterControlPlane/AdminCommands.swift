@@ -2,6 +2,7 @@ import BreakwaterConfigModel
 import BreakwaterCore
 import BreakwaterHTTP
 import BreakwaterObservability
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,24 +13,28 @@ struct AdminCommands: Sendable {
     let server: ProxyServer
     let stopping: @Sendable () -> Bool
     let nbthread: Int
+    /// Admin changes made through the socket (outlive a connection, not a process).
+    let adminChanges = AdminChangeTracker()
+    /// Receives the HC-9-style admin messages besides the backends' own log targets.
+    let logger = Logger(label: "breakwater.admin")
 
     var all: [AdminCommand] {
         [
-            AdminCommand(words: ["help"], level: .user, help: "help           : this message") { session, _ in
+            AdminCommand(words: ["help"], level: .user, help: "help                        : this message") { session, _ in
                 self.helpText(level: session.level)
             },
-            AdminCommand(words: ["prompt"], level: .user, help: "prompt         : toggle interactive mode with prompt") { session, _ in
+            AdminCommand(words: ["prompt"], level: .user, help: "prompt                      : toggle interactive mode with prompt") { session, _ in
                 session.interactive.toggle()
                 return ""
             },
-            AdminCommand(words: ["quit"], level: .user, help: "quit           : disconnect") { session, _ in
+            AdminCommand(words: ["quit"], level: .user, help: "quit                        : disconnect") { session, _ in
                 session.wantsClose = true
                 return ""
             },
-            AdminCommand(words: ["show", "info"], level: .user, help: "show info      : report information about the running process") { _, _ in
+            AdminCommand(words: ["show", "info"], level: .user, help: "show info                   : report information about the running process") { _, _ in
                 self.showInfo()
             },
-        ]
+        ] + statsCommands + serverCommands
     }
 
     func helpText(level: AdminLevel) -> String {

@@ -35,6 +35,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var idleTimer: Scheduled<Void>?
     /// A protocol error was seen; everything after it is dropped.
     var parseFailed = false
+    var acceptedAt: NIODeadline = .now()
+    var acceptedWallMs: Int64 = 0
 
     init(runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools, io: ClientIOHandler) {
         self.runtime = runtime
@@ -47,6 +49,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        acceptedAt = .now()
+        acceptedWallMs = currentWallMs()
         pool = pools.pool(for: context.eventLoop)
         if let remote = context.channel.remoteAddress {
             clientAddress = remote.ipAddress ?? "unix"
@@ -63,6 +67,19 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         idleTimer?.cancel()
         if let request = current {
             abort(request, cause: "C")
+        } else if !parseFailed && (io.sawRequestBytes || (requestsOnConnection == 0 && !frontend.config.options.dontlognull)) {
+            // A client that left before a complete request (spec PRX-4): `<BADREQ>` with `CR--`;
+            // a connection that never sent a byte is logged too unless `option dontlognull`.
+            let partial = io.sawRequestBytes
+            var record = newRecord(wallMs: partial ? io.requestStartWallMs : acceptedWallMs)
+            record.status = 400
+            record.terminationState = "CR--"
+            record.tA = ms(partial ? io.requestStart : acceptedAt, .now())
+            record.tW = -1
+            record.tC = -1
+            record.tr = -1
+            frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
+            emitLog(record)
         }
         pendingParts.removeAll()
         context.fireChannelInactive()
@@ -229,6 +246,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     /// No complete request head within `timeout http-request`: 408 and close (spec FE-2).
     private func requestTimeout() {
         let silent = !io.sawRequestBytes
+        parseFailed = true  // this connection's log line is written here, not at close
         var record = newRecord(wallMs: silent ? currentWallMs() : io.requestStartWallMs)
         record.status = 408
         record.terminationState = "cR--"
@@ -262,6 +280,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             closing = true
             return
         }
+        parseFailed = true
         var record = newRecord(wallMs: io.sawRequestBytes ? io.requestStartWallMs : currentWallMs())
         record.status = 400
         record.terminationState = "PR--"

@@ -31,7 +31,21 @@ public final class ProxyCounters: Sendable {
     public let bytesOut = ManagedAtomic<Int>(0)
     /// Responses by status class: index 0 = other, 1 = 1xx … 5 = 5xx.
     public let responsesByClass: [ManagedAtomic<Int>] = (0..<6).map { _ in ManagedAtomic<Int>(0) }
+    /// Highest concurrent sessions seen (`smax` of frontends and backends); see `noteSessions`.
+    public let maxSessions = ManagedAtomic<Int>(0)
+    /// Server response times (Tr), for the Prometheus histogram.
+    public let responseTimes = ResponseTimeHistogram()
     public init() {}
+
+    /// Raises `maxSessions` to `current` if it is higher (call after incrementing a session gauge).
+    public func noteSessions(_ current: Int) {
+        var seen = maxSessions.load(ordering: .relaxed)
+        while current > seen {
+            let (exchanged, original) = maxSessions.compareExchange(expected: seen, desired: current, ordering: .relaxed)
+            if exchanged { return }
+            seen = original
+        }
+    }
 
     func countResponse(status: Int) {
         let cls = (100...599).contains(status) ? status / 100 : 0

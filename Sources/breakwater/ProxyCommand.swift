@@ -37,6 +37,8 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Signals are taken over first: a USR2 arriving during startup must not kill the process.
+        let signals = SignalStream([SIGTERM, SIGINT, SIGUSR1, SIGUSR2])
         let parsed = ConfigParser().load(paths: files)
         for d in parsed.diagnostics { printError(d.description) }
         guard let snapshot = parsed.snapshot, !parsed.hasErrors else {
@@ -105,7 +107,6 @@ struct ProxyCommand: AsyncParsableCommand {
                 let result = ConfigParser().load(paths: files)
                 return result.hasErrors ? result.diagnostics.map(\.description).joined(separator: "\n") : nil
             })
-        let signals = SignalStream([SIGTERM, SIGINT, SIGUSR1, SIGUSR2])
         var handedOver = false
         loop: for await sig in signals.stream {
             switch sig {

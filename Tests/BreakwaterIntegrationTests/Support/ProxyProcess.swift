@@ -19,9 +19,11 @@ func breakwaterBinary(filePath: String = #filePath) throws -> String {
         }
         return env
     }
-    // <repo>/Tests/BreakwaterIntegrationTests/Support/ProxyProcess.swift
-    var url = URL(fileURLWithPath: filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
+    // Walk up from this file to the package root.
+    var url = URL(fileURLWithPath: filePath).deletingLastPathComponent()
+    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        url.deleteLastPathComponent()
+    }
     let path = url.appendingPathComponent(".build/debug/breakwater").path
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw HarnessError.message("breakwater binary not found at \(path): build it with `swift build` first (or set BREAKWATER_BIN)")
