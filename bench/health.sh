@@ -205,7 +205,9 @@ tcp_opens() { # "ActiveOpens PassiveOpens" from /proc/net/snmp
     }' /proc/net/snmp
 }
 ngx_accepts() { # stub_status "accepts" (includes this request's own connection)
-    curl -s --max-time 2 "http://127.0.0.1:$STATUS_PORT/status" | awk 'NR == 3 { print $1 }'
+    local n
+    n=$(curl -s --max-time 2 "http://127.0.0.1:$STATUS_PORT/status" | awk 'NR == 3 { print $1 }') || true
+    [[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo NA
 }
 log_lines() { [[ -f $CHECK_LOG ]] && wc -l <"$CHECK_LOG" || echo 0; }
 listening() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
@@ -270,6 +272,7 @@ for mode in $MODES; do
         # ... window close, same order
         read -r ao1 po1 < <(tcp_opens); w1=$(now_us)
         alive "$pid" || proxy_failed "$p" "$plog" "exited during the measurement window"
+        alive "$NGX_PID" || die "nginx (pid $NGX_PID) exited during the $mode $p window (killed from outside? see $NGX/error.log)"
         read -r u1 k1 < <(cpu_ticks "$pid"); s1=$(sched_ns "$pid"); l1=$(log_lines)
         a1=$(ngx_accepts)
         hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
@@ -282,9 +285,11 @@ for mode in $MODES; do
         code=$(http_code "http://127.0.0.1:$FE_PORT/health")
         stop_pid "$pid"
 
+        acc=NA
+        [[ $a0 == NA || $a1 == NA ]] || acc=$((a1 - a0 - 1))
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$p" $((w1 - w0)) $((u1 - u0)) $((k1 - k0)) \
-            $((s1 - s0)) $((ao1 - ao0 - 1)) $((po1 - po0 - 1)) $((a1 - a0 - 1)) $((l1 - l0)) "$non200" "$hwm" "$nthr" "$code" >>"$RESULTS"
-        log "$mode $p: cpu $((u1 - u0))+$((k1 - k0)) ticks (user+sys), active opens $((ao1 - ao0 - 1)), nginx accepts $((a1 - a0 - 1)), L7 log lines $((l1 - l0)) (non-200 $non200), VmHWM ${hwm} kB, after-window GET -> $code"
+            $((s1 - s0)) $((ao1 - ao0 - 1)) $((po1 - po0 - 1)) "$acc" $((l1 - l0)) "$non200" "$hwm" "$nthr" "$code" >>"$RESULTS"
+        log "$mode $p: cpu $((u1 - u0))+$((k1 - k0)) ticks (user+sys), active opens $((ao1 - ao0 - 1)), nginx accepts $acc, L7 log lines $((l1 - l0)) (non-200 $non200), VmHWM ${hwm} kB, after-window GET -> $code"
         [[ $code == 200 ]] || log "WARNING: $p answered $code (not 200) for /health after the window: pods may be marked DOWN"
         sleep 1
     done
@@ -315,7 +320,7 @@ for line in open(results):
     rows[(mode, p)] = dict(
         wall=wall, cpu=cpu, cpu_min=cpu / wall * 60, sched_min=int(sched) / 1e9 / wall * 60,
         utime=int(uticks) / clk_tck, stime=int(sticks) / clk_tck, popens=int(popens),
-        checks=checks, cps=checks / wall, opens=int(opens), accepts=int(accepts),
+        checks=checks, cps=checks / wall, opens=int(opens), accepts=accepts,
         loglines=int(loglines), non200=int(non200),
         us_per=(cpu * 1e6 / checks if checks > 0 and mode != "NONE" else None),
         rss=(int(hwm) / 1024 if hwm.isdigit() else None), nthr=nthr, code=code)

@@ -8,8 +8,7 @@ extension HTTPProxyHandler {
 
     /// A complete request head arrived: validate, apply rules, pick a backend (spec FE-3).
     func startRequest(_ incoming: HTTPRequestHead) {
-        idleTimer?.cancel()
-        idleTimer = nil
+        idleDeadline = nil
         requestsOnConnection += 1
         runtime.process.cumulativeRequests.wrappingIncrement(ordering: .relaxed)
         frontend.counters.requests.wrappingIncrement(ordering: .relaxed)
@@ -17,15 +16,15 @@ extension HTTPProxyHandler {
         let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
         let wallMs = io.sawRequestBytes ? io.requestStartWallMs : currentWallMs()
         var record = newRecord(wallMs: wallMs)
-        record.requestLine = "\(incoming.method.rawValue) \(incoming.uri) HTTP/\(incoming.version.major).\(incoming.version.minor)"
         let keepAlive = incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
         let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
                                    bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
         request.record.tR = ms(start, request.headComplete)
         current = request
 
-        if let problem = HeaderHygiene.validate(incoming) {
-            _ = problem
+        let scan = HeaderHygiene.scan(incoming.headers)
+        if HeaderHygiene.validate(incoming, scan) != nil {
+            request.malformed = true
             respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
             closing = true
             return
@@ -36,7 +35,7 @@ extension HTTPProxyHandler {
             closing = true
             return
         }
-        HeaderHygiene.prepareForUpstream(&request.head, request: request)
+        HeaderHygiene.prepareForUpstream(&request.head, request: request, scan: scan)
         if request.hasBody { armClientTimer(request) }
 
         // The stats page is answered before any rule that would route the request (spec PRX stats).
@@ -167,10 +166,52 @@ extension HTTPProxyHandler {
 enum HeaderHygiene {
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]
 
+    /// What one pass over the request headers found; most requests have none of these.
+    struct Scan {
+        var transferEncoding: [String] = []
+        var contentLength: [String] = []
+        var hostCount = 0
+        var hasHopByHop = false
+        var hasExpect = false
+    }
+
+    @inline(__always)
+    static func equalsLowercase(_ name: String, _ lower: StaticString) -> Bool {
+        let n = name.utf8
+        guard n.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { l in
+            var i = 0
+            for b in n {
+                let folded = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+                if folded != l[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    static func scan(_ headers: HTTPHeaders) -> Scan {
+        var s = Scan()
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 4 where equalsLowercase(name, "host"): s.hostCount += 1
+            case 17 where equalsLowercase(name, "transfer-encoding"): s.transferEncoding.append(value)
+            case 14 where equalsLowercase(name, "content-length"): s.contentLength.append(value)
+            case 6 where equalsLowercase(name, "expect"): s.hasExpect = true
+            case 10 where equalsLowercase(name, "connection") || equalsLowercase(name, "keep-alive"): s.hasHopByHop = true
+            case 16 where equalsLowercase(name, "proxy-connection"): s.hasHopByHop = true
+            case 2 where equalsLowercase(name, "te"): s.hasHopByHop = true
+            case 7 where equalsLowercase(name, "trailer") || equalsLowercase(name, "upgrade"): s.hasHopByHop = true
+            default: break
+            }
+        }
+        return s
+    }
+
     /// Returns a reason if the request must be refused with 400 (smuggling and framing attacks).
-    static func validate(_ head: HTTPRequestHead) -> String? {
-        let te = head.headers["transfer-encoding"]
-        let cl = head.headers["content-length"]
+    static func validate(_ head: HTTPRequestHead, _ scan: Scan) -> String? {
+        let te = scan.transferEncoding
+        let cl = scan.contentLength
         if !te.isEmpty && !cl.isEmpty { return "content-length with transfer-encoding" }
         if !te.isEmpty {
             let codings = te.flatMap { $0.split(separator: ",").map { trimOWS($0).lowercased() } }
@@ -183,28 +224,32 @@ enum HeaderHygiene {
         }
         for byte in head.uri.utf8 where byte < 0x21 || byte == 0x7F { return "control character in target" }
         if head.version.major != 1 { return "unsupported version" }
-        if head.version.minor == 1 && head.headers["host"].count > 1 { return "several host headers" }
+        if head.version.minor == 1 && scan.hostCount > 1 { return "several host headers" }
         return nil
     }
 
     /// Strips hop-by-hop headers and normalises framing for the server connection.
-    static func prepareForUpstream(_ head: inout HTTPRequestHead, request: ProxyRequest) {
-        var named: [String] = []
-        for value in head.headers["connection"] {
-            for token in value.split(separator: ",") { named.append(trimOWS(token).lowercased()) }
+    static func prepareForUpstream(_ head: inout HTTPRequestHead, request: ProxyRequest, scan: Scan) {
+        if scan.hasExpect {
+            let expect = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
+            if expect {
+                request.expectContinue = head.version.minor >= 1
+                head.headers.remove(name: "expect")
+            }
         }
-        let expect = head.headers["expect"].contains { $0.lowercased() == "100-continue" }
-        if expect {
-            request.expectContinue = head.version.minor >= 1
-            head.headers.remove(name: "expect")
-        }
-        for name in hopByHop { head.headers.remove(name: name) }
-        for name in named where name != "close" && name != "keep-alive" && !name.isEmpty {
-            if name == "transfer-encoding" || name == "content-length" || name == "host" { continue }
-            head.headers.remove(name: name)
+        if scan.hasHopByHop {
+            var named: [String] = []
+            for value in head.headers["connection"] {
+                for token in value.split(separator: ",") { named.append(trimOWS(token).lowercased()) }
+            }
+            for name in hopByHop { head.headers.remove(name: name) }
+            for name in named where name != "close" && name != "keep-alive" && !name.isEmpty {
+                if name == "transfer-encoding" || name == "content-length" || name == "host" { continue }
+                head.headers.remove(name: name)
+            }
         }
         // Identical duplicate Content-Length values were accepted above; send one.
-        let cl = head.headers["content-length"]
+        let cl = scan.contentLength
         if cl.count > 1 || cl.first?.contains(",") == true, let first = cl.first {
             let v = String(trimOWS(first.split(separator: ",").first ?? ""))
             head.headers.replaceOrAdd(name: "content-length", value: v)

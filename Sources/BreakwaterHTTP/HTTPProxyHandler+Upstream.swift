@@ -186,12 +186,14 @@ extension HTTPProxyHandler {
 
     private func armServerTimer(_ request: ProxyRequest, delayMs: Int? = nil) {
         guard let t = request.backend?.config.timeouts.server, t > 0 else { return }
-        request.serverTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs ?? t))) { [weak self] in
-            self?.serverTimerFired(request, timeout: t)
-        }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(delayMs ?? t))
+        request.serverDeadline = deadline
+        wake(at: deadline)
     }
 
-    private func serverTimerFired(_ request: ProxyRequest, timeout: Int) {
+    /// `timeout server` reached (checked by the connection timer).
+    func serverDeadlinePassed(_ request: ProxyRequest) {
+        guard let timeout = request.backend?.config.timeouts.server else { return }
         guard current === request else { return }
         switch request.phase {
         case .waitingResponse:
@@ -261,6 +263,7 @@ extension HTTPProxyHandler {
         record.bytesOut = io.bytesOut - request.bytesOutAtStart
         record.terminationState = request.terminationState ?? "----"
         record.retries = request.retries
+        if frontend.trafficLogger != nil && !request.malformed { record.requestLine = request.requestLine }
         if let backend = request.backend {
             record.backendConnections = backend.activeRequests.load(ordering: .relaxed)
             backend.activeRequests.wrappingDecrement(ordering: .relaxed)
@@ -329,21 +332,24 @@ extension HTTPProxyHandler: UpstreamDelegate {
         observe(.response(status: Int(head.status.code)), request)
         request.responseKeepAlive = head.isKeepAlive
         let bodyless = request.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
-        let hasLength = head.headers.contains(name: "content-length")
-        let chunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+        let framing = HeaderHygiene.scan(head.headers)
+        let hasLength = !framing.contentLength.isEmpty
+        let chunked = framing.transferEncoding.contains { $0.lowercased().contains("chunked") }
         request.responseFramed = bodyless || hasLength || chunked
 
         var out = head
-        var named: [String] = []
-        for value in head.headers["connection"] {
-            for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+        if HeaderHygiene.scan(head.headers).hasHopByHop {
+            var named: [String] = []
+            for value in head.headers["connection"] {
+                for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+            }
+            for name in HeaderHygiene.hopByHop { out.headers.remove(name: name) }
+            for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
+                out.headers.remove(name: name)
+            }
         }
-        for name in HeaderHygiene.hopByHop { out.headers.remove(name: name) }
-        for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
-            out.headers.remove(name: name)
-        }
-        let clientVersion = current?.head.version ?? .http1_1
-        if request.record.requestLine?.hasSuffix("HTTP/1.0") == true {
+        let clientVersion = request.clientVersion
+        if clientVersion.major == 1 && clientVersion.minor == 0 {
             out.version = .http1_0
             if !hasLength && !bodyless { request.clientKeepAlive = false }
             if request.clientKeepAlive { out.headers.add(name: "connection", value: "keep-alive") }
@@ -357,8 +363,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
 
     private func responseEnd(_ request: ProxyRequest) {
         guard case .streamingResponse = request.phase else { return }
-        request.serverTimer?.cancel()
-        request.serverTimer = nil
+        request.serverDeadline = nil
         let reuse = request.backend?.config.httpReuse ?? .safe
         let reusable = request.responseKeepAlive && request.responseFramed && request.requestComplete && reuse != .never
         if let index = request.serverIndex {
@@ -386,7 +391,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         case .waitingResponse:
             if wasReused && request.bodyBytesForwarded == 0 && !request.hasBody {
                 // An idle connection the server had closed: replay once on a fresh one.
-                request.serverTimer?.cancel()
+                request.serverDeadline = nil
                 connect(request, forceFresh: true)
                 return
             }

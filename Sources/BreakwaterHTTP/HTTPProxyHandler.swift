@@ -32,7 +32,13 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var sourceAddress: [UInt8]?
     var closing = false
     var quiescing = false
-    var idleTimer: Scheduled<Void>?
+    /// `timeout http-request` / `timeout http-keep-alive` deadline while no request is in progress.
+    var idleDeadline: NIODeadline?
+    var idleIsRequestTimer = false
+    /// The connection's single timer task; re-armed only when a nearer deadline appears, so a
+    /// request costs no timer allocation in the common case.
+    var timerTask: Scheduled<Void>?
+    var timerFireAt: NIODeadline = .distantFuture
     /// A protocol error was seen; everything after it is dropped.
     var parseFailed = false
     var acceptedAt: NIODeadline = .now()
@@ -64,7 +70,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        idleTimer?.cancel()
+        idleDeadline = nil
+        timerTask?.cancel()
         if let request = current {
             abort(request, cause: "C")
         } else if !parseFailed && (io.sawRequestBytes || (requestsOnConnection == 0 && !frontend.config.options.dontlognull)) {
@@ -230,17 +237,59 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     /// Arms `timeout http-request` (waiting for a complete head) or `timeout http-keep-alive`.
     func armIdleTimer(milliseconds: Int?, isRequestTimer: Bool) {
-        idleTimer?.cancel()
-        idleTimer = nil
+        idleDeadline = nil
         guard let ms = milliseconds, ms > 0 else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
-            guard let self, self.current == nil, !self.closing else { return }
-            if isRequestTimer || self.io.sawRequestBytes {
-                self.requestTimeout()
+        let deadline = NIODeadline.now() + .milliseconds(Int64(ms))
+        idleDeadline = deadline
+        idleIsRequestTimer = isRequestTimer
+        wake(at: deadline)
+    }
+
+    func cancelIdleTimer() {
+        idleDeadline = nil
+    }
+
+    /// Makes sure the connection timer fires no later than `deadline`.
+    func wake(at deadline: NIODeadline) {
+        if timerTask != nil && timerFireAt <= deadline { return }
+        timerTask?.cancel()
+        timerFireAt = deadline
+        timerTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timerTask = nil
+        timerFireAt = .distantFuture
+        guard !closing else { return }
+        let now = NIODeadline.now()
+        var next = NIODeadline.distantFuture
+        if let d = idleDeadline {
+            if d <= now {
+                idleDeadline = nil
+                if current == nil {
+                    if idleIsRequestTimer || io.sawRequestBytes {
+                        requestTimeout()
+                    } else {
+                        context.close(promise: nil)
+                    }
+                    return
+                }
             } else {
-                self.context.close(promise: nil)
+                next = d
             }
         }
+        if let request = current, let d = request.serverDeadline {
+            if d <= now {
+                request.serverDeadline = nil
+                serverDeadlinePassed(request)
+            } else if d < next {
+                next = d
+            }
+        }
+        if let request = current, let d = request.serverDeadline, d < next { next = d }
+        if next < .distantFuture { wake(at: next) }
     }
 
     /// No complete request head within `timeout http-request`: 408 and close (spec FE-2).
@@ -286,7 +335,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         record.terminationState = "PR--"
         record.tA = ms(io.requestStart, .now())
         closing = true
-        idleTimer?.cancel()
+        idleDeadline = nil
         writeLocal(status: 400, body: ByteBuffer(string: ErrorResponses.body(status: 400)), contentType: "text/html", close: true) { [weak self] bytes in
             guard let self else { return }
             record.bytesOut = bytes

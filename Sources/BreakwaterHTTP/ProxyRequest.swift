@@ -80,13 +80,20 @@ final class ProxyRequest {
     var responseFramed = true
     var bytesOutAtStart: Int
     var queueTimer: Scheduled<Void>?
-    var serverTimer: Scheduled<Void>?
+    /// `timeout server` deadline, enforced by the connection's timer.
+    var serverDeadline: NIODeadline?
     var retryTimer: Scheduled<Void>?
     var clientTimer: Scheduled<Void>?
     var terminationState: String?
     /// The server's shutdown generation when this request was attached (`D` termination detection).
     var shutdownGeneration = 0
     let sourceAddress: [UInt8]?
+    /// The request line as received (the head is rewritten for the server).
+    /// Refused as malformed: logged as `<BADREQ>`.
+    var malformed = false
+    let clientMethod: String
+    let clientURI: String
+    let clientVersion: HTTPVersion
 
     init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
          bytesOutAtStart: Int, sourceAddress: [UInt8]?) {
@@ -97,19 +104,27 @@ final class ProxyRequest {
         self.clientKeepAlive = clientKeepAlive
         self.bytesOutAtStart = bytesOutAtStart
         self.sourceAddress = sourceAddress
-        let te = head.headers["transfer-encoding"]
-        let cl = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
-        hasBody = !te.isEmpty || cl > 0
+        clientMethod = head.method.rawValue
+        clientURI = head.uri
+        clientVersion = head.version
+        var body = false
+        for (name, value) in head.headers {
+            if HeaderHygiene.equalsLowercase(name, "transfer-encoding") { body = true }
+            if HeaderHygiene.equalsLowercase(name, "content-length"), let n = Int(value), n > 0 { body = true }
+        }
+        hasBody = body
     }
+
+    /// `METHOD URI HTTP/x.y` for the log line, built only when a line is written.
+    var requestLine: String { "\(clientMethod) \(clientURI) HTTP/\(clientVersion.major).\(clientVersion.minor)" }
 
     func cancelTimers() {
         queueTimer?.cancel()
-        serverTimer?.cancel()
         retryTimer?.cancel()
         clientTimer?.cancel()
         clientTimer = nil
         queueTimer = nil
-        serverTimer = nil
+        serverDeadline = nil
         retryTimer = nil
     }
 }

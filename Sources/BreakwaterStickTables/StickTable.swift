@@ -434,3 +434,17 @@ public final class StickTable: Sendable {
         return removed
     }
 }
+
+extension StickTable {
+    /// The shard a key hashes to (tests, diagnostics); nil if the key does not convert.
+    func shardIndex(of key: StickKey) -> Int? {
+        withKeyWords(key) { shardIndex(hash($0)) }
+    }
+
+    /// Keys of one shard in LRU order, oldest touch first (tests, diagnostics).
+    func lruKeys(shard: Int) -> [String] {
+        shards[shard].state.withLock { s in
+            s.slotsInLRUOrder().map { codec.format(UnsafeRawBufferPointer(start: s.entry($0).key, count: codec.byteCount)) }
+        }
+    }
+}

@@ -156,7 +156,7 @@ extension Integration {
             #expect(err.contains("warning") && err.contains("SEED-1"), "SEED-1 warnings expected:\n\(err)")
             let (strictCode, _, strictErr) = try await runProcess(bin, ["check", "--strict", "-f", cfg.path])
             #expect(strictCode == 1)
-            #expect(strictErr.contains("seed.cfg:27: error"), "strict must reject the observe line:\n\(strictErr)")
+            #expect(strictErr.contains("seed.cfg:24: error"), "strict must reject the observe line:\n\(strictErr)")
 
             let proxy = try await ProxyProcess(block)
             var seen = Set<String>()

@@ -9,7 +9,7 @@ import Testing
 /// Admin-socket commands (spec CLI-2, CLI-4, CLI-5, CLI-7, CLI-8) driven through `AdminCommands.execute`
 /// against a runtime built from a snapshot (no sockets).
 @Suite struct AdminCommandTests {
-    static func loc(_ line: Int) -> SourceLocation { SourceLocation(file: "t.cfg", line: line) }
+    static func loc(_ line: Int) -> BreakwaterConfigModel.SourceLocation { BreakwaterConfigModel.SourceLocation(file: "t.cfg", line: line) }
 
     static func server(_ name: String, port: Int, line: Int, _ configure: (inout ServerConfig) -> Void = { _ in }) -> ServerConfig {
         var s = ServerConfig(name: name, host: "127.0.0.1", port: port, location: loc(line))
@@ -174,7 +174,7 @@ import Testing
         #expect(rows["be/s1"]![col("addr")] == "127.0.0.1:18081")
         #expect(rows["be/BACKEND"]![col("algo")] == "leastconn" && rows["be/s1"]![col("algo")] == "")
         #expect(rows["be/s1"]![col("mode")] == "http")
-        #expect(Int(rows["be/s1"]![col("lastchg")]!) != nil)
+        #expect(Int(rows["be/s1"]![col("lastchg")]) != nil)
     }
 
     @Test func showStatReflectsCounters() throws {
