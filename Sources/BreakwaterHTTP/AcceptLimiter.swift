@@ -53,7 +53,7 @@ final class AcceptLimitHandler: ChannelDuplexHandler {
         let child = unwrapInboundIn(data)
         runtime.process.currentConnections.wrappingIncrement(ordering: .relaxed)
         runtime.process.cumulativeConnections.wrappingIncrement(ordering: .relaxed)
-        frontend.counters.currentSessions.wrappingIncrement(ordering: .relaxed)
+        frontend.counters.noteSessions(frontend.counters.currentSessions.wrappingIncrementThenLoad(ordering: .relaxed))
         frontend.counters.totalSessions.wrappingIncrement(ordering: .relaxed)
         registry.add(child)
         let runtime = self.runtime

@@ -65,7 +65,7 @@ extension HTTPProxyHandler {
         }
         request.backend = backend
         request.record.backend = backend.config.name
-        backend.activeRequests.wrappingIncrement(ordering: .relaxed)
+        backend.counters.noteSessions(backend.activeRequests.wrappingIncrementThenLoad(ordering: .relaxed))
         backend.counters.requests.wrappingIncrement(ordering: .relaxed)
         backend.counters.totalSessions.wrappingIncrement(ordering: .relaxed)
 

@@ -265,6 +265,7 @@ extension HTTPProxyHandler {
         record.retries = request.retries
         if frontend.trafficLogger != nil && !request.malformed { record.requestLine = request.requestLine }
         if let backend = request.backend {
+            if record.tr >= 0 { backend.counters.responseTimes.record(milliseconds: record.tr) }
             record.backendConnections = backend.activeRequests.load(ordering: .relaxed)
             backend.activeRequests.wrappingDecrement(ordering: .relaxed)
             backend.counters.bytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)

@@ -13,7 +13,11 @@ extension BackendRuntime {
         let server = servers[index]
         let old = balancer.adminState(server: index) ?? .ready
         guard old != newState else { return nil }
-        if old == .maint { server.health?.restart() }
+        if old == .maint, let health = server.health {
+            // Leaving maintenance: usable at once, unconfirmed (HC-3); the next check decides.
+            health.restart()
+            balancer.setUp(server: index, true)
+        }
         balancer.setAdminState(server: index, newState)
         let name = "\(config.name)/\(server.config.name)"
         let message: String

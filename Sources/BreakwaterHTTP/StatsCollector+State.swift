@@ -56,7 +56,7 @@ extension StatsCollector {
         } else {
             checkStatus = CheckStatus.initialising.code
             checkResult = 0
-            checkHealth = cfg.health.rise
+            checkHealth = sl.adminState == .maint ? 0 : cfg.health.rise
             changedMs = runtime.startTimeMs
         }
         let fields: [String] = [

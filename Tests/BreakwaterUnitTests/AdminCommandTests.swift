@@ -269,6 +269,7 @@ import Testing
         let s3 = Self.serverStateFields(out, "s3")!
         #expect(s3[5] == "0", "disabled: stopped")
         #expect((Int(s3[6])! & 0x04) != 0, "config maintenance bit")
+        #expect(s3[12] == "0", "disabled: h = 0")
         #expect(Self.serverStateFields(out, "a1")![0] == "4")
 
         let one = Self.run(c, "show servers state app", level: .user)
