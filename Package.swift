@@ -45,7 +45,7 @@ let package = Package(
             name: "BreakwaterHTTP",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterACL", "BreakwaterBalancing",
-                "BreakwaterObservability",
+                "BreakwaterObservability", "BreakwaterStickTables",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -58,6 +58,7 @@ let package = Package(
             name: "BreakwaterControlPlane",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterHTTP", "BreakwaterObservability",
+                "BreakwaterStickTables",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

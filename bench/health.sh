@@ -218,10 +218,18 @@ proxy_cmd() { # proxy_cmd NAME CFG -> sets CMD array
     Breakwater) CMD=("$BREAKWATER_BIN" proxy -f "$2") ;;
     esac
 }
-proxy_failed() { # proxy_failed NAME LOG MSG
+proxy_failed() { # proxy_failed NAME LOG MSG [PID]
+    local how=
+    if [[ -n ${4:-} ]] && ! alive "$4"; then # reap it for the exit status
+        local rc=0
+        reap "$4" || rc=$?
+        how=" (exit status $rc"
+        ((rc > 128)) && how+=", signal $((rc - 128)) = SIG$(kill -l $((rc - 128)) 2>/dev/null || echo '?')"
+        how+=")"
+    fi
     log "--- last lines of $1's output ---"
     tail -n 30 "$2" >&2 || true
-    die "$1: $3"
+    die "$1: $3$how"
 }
 
 # --------------------------------------------------------- machine line ----
@@ -253,14 +261,14 @@ for mode in $MODES; do
         pid=$SPAWNED_PID
         t0=$(now_us)
         until listening "$FE_PORT"; do
-            alive "$pid" || proxy_failed "$p" "$plog" "exited before listening (${CMD[*]})"
-            (($(now_us) - t0 > START_LIMIT_S * 1000000)) && proxy_failed "$p" "$plog" "not listening on 127.0.0.1:$FE_PORT within ${START_LIMIT_S}s"
+            alive "$pid" || proxy_failed "$p" "$plog" "exited before listening (${CMD[*]})" "$pid"
+            (($(now_us) - t0 > START_LIMIT_S * 1000000)) && proxy_failed "$p" "$plog" "not listening on 127.0.0.1:$FE_PORT within ${START_LIMIT_S}s" "$pid"
             sleep 0.02
         done
         log "$mode $p listening (pid $pid); ${SPREAD_S}s startup spread, then ${DURATION}s window"
         spawn sleep /dev/null sleep "$SPREAD_S"
         reap "$SPAWNED_PID" || true
-        alive "$pid" || proxy_failed "$p" "$plog" "exited during the startup spread"
+        alive "$pid" || proxy_failed "$p" "$plog" "exited during the startup spread" "$pid"
 
         # window open: snmp first, then our own status request (1 active open
         # inside the window, 1 accept counted at the close) ...
@@ -271,7 +279,7 @@ for mode in $MODES; do
         reap "$SPAWNED_PID" || true
         # ... window close, same order
         read -r ao1 po1 < <(tcp_opens); w1=$(now_us)
-        alive "$pid" || proxy_failed "$p" "$plog" "exited during the measurement window"
+        alive "$pid" || proxy_failed "$p" "$plog" "exited during the measurement window" "$pid"
         alive "$NGX_PID" || die "nginx (pid $NGX_PID) exited during the $mode $p window (killed from outside? see $NGX/error.log)"
         read -r u1 k1 < <(cpu_ticks "$pid"); s1=$(sched_ns "$pid"); l1=$(log_lines)
         a1=$(ngx_accepts)

@@ -1,3 +1,5 @@
+import BreakwaterConfigModel
+
 /// What ACL fetches can read from a request. The data path adapts its request type to this.
 ///
 /// Called on the event loop that owns the request.
@@ -10,6 +12,18 @@ public protocol ACLRequestView {
     func aclHeaderValues(_ lowercasedName: String) -> [Substring]
     /// Client address in network byte order: 4 bytes (IPv4) or 16 bytes (IPv6); nil for UNIX sockets.
     var aclSourceAddress: [UInt8]? { get }
+    /// `sc_<data>(slot[,table])`: the value of the entry tracked in a slot; nil when unbound or not stored.
+    func aclStickValue(slot: Int, data: StoreType.Kind, table: String?) -> Int64?
+    /// `src_<data>(table)`: the client address looked up without tracking.
+    func aclSourceValue(data: StoreType.Kind, table: String) -> Int64?
+    /// `sc_inc_gpc0(slot)`: increments and returns the new value.
+    func aclIncrementGPC0(slot: Int) -> Int64?
+}
+
+extension ACLRequestView {
+    public func aclStickValue(slot: Int, data: StoreType.Kind, table: String?) -> Int64? { nil }
+    public func aclSourceValue(data: StoreType.Kind, table: String) -> Int64? { nil }
+    public func aclIncrementGPC0(slot: Int) -> Int64? { nil }
 }
 
 /// Splits a header value on commas outside quotes and trims optional whitespace, like HAProxy's `hdr()`.

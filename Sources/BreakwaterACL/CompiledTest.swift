@@ -46,11 +46,24 @@ struct CompiledTest: Sendable {
             let values = request.aclHeaderValues(name)
             if method == .found { return !values.isEmpty }
             return values.contains { matchString($0) }
+        case .stickCounter(let slot, let data, let table):
+            return matchInteger(request.aclStickValue(slot: slot, data: data, table: table))
+        case .sourceCounter(let data, let table):
+            return matchInteger(request.aclSourceValue(data: data, table: table))
+        case .stickIncrementGPC0(let slot):
+            return matchInteger(request.aclIncrementGPC0(slot: slot))
         case .src:
             guard let address = request.aclSourceAddress else { return false }
             if method == .found { return true }
             return addresses.contains { Self.ipMatches(address, $0) }
         }
+    }
+
+    /// Integer fetches: no value means the ACL is false (spec ACL-5).
+    private func matchInteger(_ value: Int64?) -> Bool {
+        guard let value else { return false }
+        if method == .found || method == .bool { return method == .found || value != 0 }
+        return integers.contains { $0.matches(value) }
     }
 
     private func matchString(_ sample: Substring) -> Bool {

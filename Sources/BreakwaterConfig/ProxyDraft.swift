@@ -89,6 +89,13 @@ struct PendingHTTPRule {
     var location: SourceLocation
 }
 
+/// One `tcp-request connection` rule while its section is read.
+struct PendingTCPRule {
+    var action: TCPConnectionRule.Action
+    var condition: PendingCondition?
+    var location: SourceLocation
+}
+
 struct PendingUseBackend {
     var backend: String
     var condition: PendingCondition?
@@ -130,6 +137,11 @@ struct ProxyDraft {
     var acls: [String: [ACLTest]] = [:]
     var httpRules: [PendingHTTPRule] = []
     var useBackends: [PendingUseBackend] = []
+    /// `tcp-request connection` rules (frontend/listen).
+    var tcpRules: [PendingTCPRule] = []
+    /// `stick-table` of this proxy (at most one, STK-1) and the line declaring it.
+    var stickTable: StickTableConfig?
+    var stickTableLocation: SourceLocation?
 
     init(kind: ProxyKind, name: String, location: SourceLocation) {
         self.kind = kind
@@ -153,6 +165,9 @@ struct ProxyDraft {
         acls = [:]
         httpRules = []
         useBackends = []
+        tcpRules = []
+        stickTable = nil
+        stickTableLocation = nil
     }
 
     var sectionDescription: String { "\(kind.rawValue) '\(name)'" }

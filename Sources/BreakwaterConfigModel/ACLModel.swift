@@ -7,9 +7,20 @@ public enum SampleFetch: Sendable, Equatable, CustomStringConvertible {
     case src
     case alwaysTrue
     case alwaysFalse
+    /// `sc_<data>(slot[,table])` / `scN_<data>([table])`: the entry tracked in a slot (spec STK-6).
+    /// `table` reads the same key in another table.
+    case stickCounter(slot: Int, data: StoreType.Kind, table: String?)
+    /// `src_<data>(table)`: the client address looked up without tracking or touching.
+    case sourceCounter(data: StoreType.Kind, table: String)
+    /// `sc_inc_gpc0(slot)` / `scN_inc_gpc0`: increments gpc0 and returns the new value.
+    case stickIncrementGPC0(slot: Int)
 
     public var description: String {
         switch self {
+        case .stickCounter(let slot, let data, let table):
+            return "sc_\(data.rawValue)(\(slot)\(table.map { "," + $0 } ?? ""))"
+        case .sourceCounter(let data, let table): return "src_\(data.rawValue)(\(table))"
+        case .stickIncrementGPC0(let slot): return "sc_inc_gpc0(\(slot))"
         case .path: return "path"
         case .header(let n): return "hdr(\(n))"
         case .method: return "method"

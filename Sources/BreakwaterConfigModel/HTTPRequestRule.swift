@@ -11,12 +11,20 @@ public struct HTTPRequestRule: Sendable, Equatable {
         case delHeader(name: String)
         /// `http-request use-service prometheus-exporter`.
         case prometheusExporter
+        /// `http-request track-sc0|1|2 KEY [table T]` (spec STK-5); table nil = the proxy's own.
+        case track(slot: Int, key: TrackKey, table: String)
+        /// `http-request tarpit [deny_status N]` (spec ACT-1), default status 500.
+        case tarpit(status: Int)
+        /// `http-request silent-drop`: close without a response.
+        case silentDrop
+        /// `http-request sc-inc-gpc0(N)`.
+        case incrementGPC0(slot: Int)
 
         /// Terminal actions stop rule evaluation.
         public var isTerminal: Bool {
             switch self {
-            case .returnResponse, .deny, .prometheusExporter: return true
-            case .setHeader, .addHeader, .delHeader: return false
+            case .returnResponse, .deny, .prometheusExporter, .tarpit, .silentDrop: return true
+            case .setHeader, .addHeader, .delHeader, .track, .incrementGPC0: return false
             }
         }
     }
@@ -24,6 +32,32 @@ public struct HTTPRequestRule: Sendable, Equatable {
     public var condition: RuleCondition?
     public var location: SourceLocation
 
+    public init(action: Action, condition: RuleCondition?, location: SourceLocation) {
+        self.action = action
+        self.condition = condition
+        self.location = location
+    }
+}
+
+/// The key a `track-sc*` rule computes (spec STK-5).
+public enum TrackKey: Sendable, Equatable {
+    /// `src`: the client address.
+    case source
+    /// `hdr(NAME)` / `req.hdr(NAME)`: the last occurrence of a header (name lower-cased).
+    case header(String)
+}
+
+/// One `tcp-request connection` rule (spec STK-9, ACT-2), evaluated at accept.
+public struct TCPConnectionRule: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        case reject
+        /// `track-sc<N> src [table T]` (table resolved to a proxy name).
+        case track(slot: Int, table: String)
+    }
+    public var action: Action
+    /// Only `src`-based conditions make sense at accept; others see no request.
+    public var condition: RuleCondition?
+    public var location: SourceLocation
     public init(action: Action, condition: RuleCondition?, location: SourceLocation) {
         self.action = action
         self.condition = condition

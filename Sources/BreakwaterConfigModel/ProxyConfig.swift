@@ -80,6 +80,10 @@ public struct FrontendConfig: Sendable, Equatable {
     public var defaultBackend: String?
     /// Stats page served by this proxy (`stats enable`), if any.
     public var statsPage: StatsPageConfig?
+    /// `tcp-request connection` rules, in order.
+    public var tcpConnectionRules: [TCPConnectionRule] = []
+    /// A `stick-table` declared in this frontend (named after it).
+    public var stickTable: StickTableConfig?
 
     public init(name: String, location: SourceLocation) {
         self.name = name
@@ -108,6 +112,8 @@ public struct BackendConfig: Sendable, Equatable {
     public var checkKind: HealthCheckKind = .tcp
     /// Stats page served by this proxy (`stats enable`), if any.
     public var statsPage: StatsPageConfig?
+    /// A `stick-table` declared in this backend (named after it); a table-only backend has no servers.
+    public var stickTable: StickTableConfig?
 
     public init(name: String, location: SourceLocation) {
         self.name = name

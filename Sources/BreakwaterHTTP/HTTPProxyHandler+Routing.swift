@@ -1,5 +1,6 @@
 import BreakwaterACL
 import BreakwaterConfigModel
+import BreakwaterStickTables
 import NIOCore
 import NIOHTTP1
 
@@ -20,6 +21,8 @@ extension HTTPProxyHandler {
         let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
                                    bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
         request.record.tR = ms(start, request.headComplete)
+        request.tables = frontend.tables
+        if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries) }
         current = request
 
         let scan = HeaderHygiene.scan(incoming.headers)
@@ -49,7 +52,7 @@ extension HTTPProxyHandler {
         }
 
         // Frontend http-request rules.
-        if applyRules(frontend.rules, to: request) { return }
+        if applyRules(frontend.rules, to: request, tarpitMs: frontend.config.timeouts.effectiveTarpit) { return }
 
         // Backend selection.
         var chosen: BackendRuntime?
@@ -69,7 +72,7 @@ extension HTTPProxyHandler {
         backend.counters.requests.wrappingIncrement(ordering: .relaxed)
         backend.counters.totalSessions.wrappingIncrement(ordering: .relaxed)
 
-        if applyRules(backend.rules, to: request) { return }
+        if applyRules(backend.rules, to: request, tarpitMs: backend.config.timeouts.effectiveTarpit) { return }
         if frontend.config.options.forwardfor || backend.config.options.forwardfor {
             request.head.headers.add(name: "x-forwarded-for", value: clientAddress)
         }
@@ -102,9 +105,24 @@ extension HTTPProxyHandler {
     }
 
     /// Runs `http-request` rules in order; returns true when a terminal action answered the request.
-    private func applyRules(_ rules: [CompiledHTTPRequestRule], to request: ProxyRequest) -> Bool {
+    private func applyRules(_ rules: [CompiledHTTPRequestRule], to request: ProxyRequest, tarpitMs: Int?) -> Bool {
         for rule in rules where ruleApplies(rule.condition, to: request) {
             switch rule.action {
+            case .track(let slot, let key, let table):
+                track(request, slot: slot, key: key, table: table)
+            case .incrementGPC0(let slot):
+                request.trackedEntries.incrementGPC0(slot: slot)
+            case .tarpit(let status):
+                tarpit(request, status: status, holdMs: tarpitMs ?? 0)
+                return true
+            case .silentDrop:
+                frontend.counters.deniedRequests.wrappingIncrement(ordering: .relaxed)
+                request.terminationState = "PR--"
+                request.record.tW = -1
+                request.clientKeepAlive = false
+                closing = true
+                finish(request)
+                return true
             case .setHeader(let name, let value):
                 request.head.headers.replaceOrAdd(name: name, value: value)
             case .addHeader(let name, let value):
@@ -130,6 +148,39 @@ extension HTTPProxyHandler {
             }
         }
         return false
+    }
+
+    /// `http-request track-sc<slot>` (spec STK-5): bind the slot and count the request.
+    func track(_ request: ProxyRequest, slot: Int, key: TrackKey, table: String) {
+        guard let t = runtime.tables[table] else { return }
+        let stickKey: StickKey?
+        switch key {
+        case .source:
+            stickKey = request.sourceAddress.flatMap { StickKey.address(bytes: $0) }
+        case .header(let name):
+            stickKey = request.aclHeaderValues(name).last.map { .string(String($0)) }
+        }
+        guard let stickKey else { return }
+        request.trackedEntries.trackRequest(slot: slot, table: t, key: stickKey, now: stickNow())
+    }
+
+    /// ACT-1: hold the request without contacting any server, then answer `status`. The request costs
+    /// a timer and its small state, no buffer: the body, if any, is read and dropped meanwhile.
+    func tarpit(_ request: ProxyRequest, status: Int, holdMs: Int) {
+        frontend.counters.deniedRequests.wrappingIncrement(ordering: .relaxed)
+        request.backend?.counters.deniedRequests.wrappingIncrement(ordering: .relaxed)
+        request.phase = .tarpit
+        request.record.tR = -1
+        request.record.backend = frontend.config.name
+        request.record.server = "<NOSRV>"
+        let heldSince = NIODeadline.now()
+        request.tarpitTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(max(0, holdMs)))) { [weak self] in
+            guard let self, self.current === request, case .tarpit = request.phase else { return }
+            request.record.tW = ms(heldSince, .now())
+            request.record.tC = -1
+            request.record.tr = -1
+            self.respondLocally(request, status: status, termination: "PT--", close: false, countAs: .none)
+        }
     }
 
     /// Answers a request from the proxy itself (errors, deny, return). The server side, if any, is

@@ -275,6 +275,15 @@ extension HTTPProxyHandler {
         runtime.process.totalBytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)
         if record.status > 0 { frontend.counters.countResponse(status: record.status) }
         emitLog(record)
+        if !request.trackedEntries.isEmpty {
+            let now = stickNow()
+            request.trackedEntries.addBytesOut(record.bytesOut - request.bytesOutAccounted, now: now)
+            // http_err_*: 4xx from a server, and requests the proxy refused, denied or tarpitted.
+            if (400...499).contains(record.status) || record.terminationState.first == "P" {
+                request.trackedEntries.countHTTPError(now: now)
+            }
+            request.trackedEntries.releaseOwned(now: now)
+        }
 
         current = nil
         io.awaitNextRequest()
@@ -382,6 +391,12 @@ extension HTTPProxyHandler: UpstreamDelegate {
 
     func upstreamReadComplete() {
         context.flush()
+        // bytes_out_* grow while the response is forwarded, not only at its end (spec STK-2).
+        if let request = current, !request.trackedEntries.isEmpty {
+            let sent = io.bytesOut - request.bytesOutAtStart
+            request.trackedEntries.addBytesOut(sent - request.bytesOutAccounted, now: stickNow())
+            request.bytesOutAccounted = sent
+        }
     }
 
     func upstreamClosed() {

@@ -2,6 +2,9 @@ import BreakwaterObservability
 import DequeModule
 import NIOCore
 import NIOHTTP1
+import BreakwaterACL
+import BreakwaterConfigModel
+import BreakwaterStickTables
 
 /// The client side of the HTTP/1.1 proxy: one instance per client connection.
 ///
@@ -41,6 +44,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var timerFireAt: NIODeadline = .distantFuture
     /// A protocol error was seen; everything after it is dropped.
     var parseFailed = false
+    /// Slots bound at accept by `tcp-request connection track-sc*` (spec STK-9).
+    var connectionEntries = TrackedEntries()
     var acceptedAt: NIODeadline = .now()
     var acceptedWallMs: Int64 = 0
 
@@ -64,6 +69,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             sourceAddress = Self.addressBytes(remote)
         }
         io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() }
+        if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules(context: context) { return }
         // The first request's clock starts at accept (timeout http-request).
         armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
     }
@@ -89,6 +95,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             emitLog(record)
         }
         pendingParts.removeAll()
+        if !connectionEntries.isEmpty { connectionEntries.releaseOwned(now: stickNow(), connection: true) }
         context.fireChannelInactive()
     }
 
@@ -116,6 +123,28 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             current?.upstream?.resumeReading()
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// `tcp-request connection` rules at accept; returns true when the connection was rejected.
+    private func applyConnectionRules(context: ChannelHandlerContext) -> Bool {
+        let view = ConnectionView(sourceAddress: sourceAddress, entries: connectionEntries, tables: frontend.tables)
+        for rule in frontend.tcpConnectionRules {
+            var v = view
+            v.entries = connectionEntries
+            guard ruleApplies(rule.condition, to: v) else { continue }
+            switch rule.action {
+            case .reject:
+                frontend.counters.deniedConnections.wrappingIncrement(ordering: .relaxed)
+                closing = true
+                parseFailed = true
+                context.close(promise: nil)
+                return true
+            case .track(let slot, let table):
+                guard let t = frontend.tables[table], let bytes = sourceAddress, let key = StickKey.address(bytes: bytes) else { continue }
+                connectionEntries.trackConnection(slot: slot, table: t, key: key, now: stickNow())
+            }
+        }
+        return false
     }
 
     // MARK: - Reading with back-pressure
@@ -185,6 +214,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     private func requestBody(_ request: ProxyRequest, _ buffer: ByteBuffer) {
         frontend.counters.bytesIn.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        if !request.trackedEntries.isEmpty { request.trackedEntries.addBytesIn(buffer.readableBytes, now: stickNow()) }
         switch request.phase {
         case .waitingResponse, .streamingResponse:
             if let upstream = request.upstream {
@@ -197,8 +227,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         case .routing, .queued, .connecting:
             request.bufferedBody.append(buffer)
             request.bufferedBodyBytes += buffer.readableBytes
-        case .localResponse, .responded:
-            // Body of a request answered locally: discard.
+        case .localResponse, .responded, .tarpit:
+            // Body of a request answered locally (or held by a tarpit): discard.
             break
         }
     }
@@ -392,5 +422,23 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         default:
             return nil
         }
+    }
+}
+
+/// What connection-level rules can see: the client address and the connection's slots.
+struct ConnectionView: ACLRequestView {
+    var sourceAddress: [UInt8]?
+    var entries: TrackedEntries
+    var tables: [String: StickTable]
+    var aclPath: Substring { "" }
+    var aclMethod: String { "" }
+    func aclHeaderValues(_ lowercasedName: String) -> [Substring] { [] }
+    var aclSourceAddress: [UInt8]? { sourceAddress }
+    func aclStickValue(slot: Int, data: StoreType.Kind, table: String?) -> Int64? {
+        entries.read(slot: slot, data: data, table: table.flatMap { tables[$0] }, now: stickNow())
+    }
+    func aclSourceValue(data: StoreType.Kind, table: String) -> Int64? {
+        guard let t = tables[table], let b = sourceAddress, let key = StickKey.address(bytes: b) else { return nil }
+        return t.read(key: key, data, now: stickNow())
     }
 }

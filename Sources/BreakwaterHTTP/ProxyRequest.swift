@@ -1,5 +1,7 @@
 import BreakwaterACL
+import BreakwaterConfigModel
 import BreakwaterObservability
+import BreakwaterStickTables
 import NIOCore
 import NIOHTTP1
 
@@ -19,6 +21,8 @@ enum RequestPhase: CustomStringConvertible {
     case localResponse
     /// Response complete (the request body may still be arriving).
     case responded
+    /// Held by `http-request tarpit` until `timeout tarpit` (spec ACT-1).
+    case tarpit
 
     var description: String {
         switch self {
@@ -29,6 +33,7 @@ enum RequestPhase: CustomStringConvertible {
         case .streamingResponse: return "streaming-response"
         case .localResponse: return "local-response"
         case .responded: return "responded"
+        case .tarpit: return "tarpit"
         }
     }
 
@@ -40,6 +45,7 @@ enum RequestPhase: CustomStringConvertible {
         case .connecting: return "C"
         case .waitingResponse: return "H"
         case .streamingResponse, .localResponse, .responded: return "D"
+        case .tarpit: return "T"
         }
     }
 }
@@ -84,11 +90,18 @@ final class ProxyRequest {
     var serverDeadline: NIODeadline?
     var retryTimer: Scheduled<Void>?
     var clientTimer: Scheduled<Void>?
+    var tarpitTimer: Scheduled<Void>?
     var terminationState: String?
     /// The server's shutdown generation when this request was attached (`D` termination detection).
     var shutdownGeneration = 0
     let sourceAddress: [UInt8]?
     /// The request line as received (the head is rewritten for the server).
+    /// Tracking slots sc0..sc2 (spec STK-5).
+    var trackedEntries = TrackedEntries()
+    /// Response bytes already added to the tracked entries' `bytes_out_*`.
+    var bytesOutAccounted = 0
+    /// Tables reachable from this request's fetches.
+    var tables: [String: StickTable] = [:]
     /// Refused as malformed: logged as `<BADREQ>`.
     var malformed = false
     let clientMethod: String
@@ -123,6 +136,8 @@ final class ProxyRequest {
         retryTimer?.cancel()
         clientTimer?.cancel()
         clientTimer = nil
+        tarpitTimer?.cancel()
+        tarpitTimer = nil
         queueTimer = nil
         serverDeadline = nil
         retryTimer = nil
@@ -153,6 +168,19 @@ extension ProxyRequest: ACLRequestView {
     }
 
     var aclSourceAddress: [UInt8]? { sourceAddress }
+
+    func aclStickValue(slot: Int, data: StoreType.Kind, table: String?) -> Int64? {
+        trackedEntries.read(slot: slot, data: data, table: table.flatMap { tables[$0] }, now: stickNow())
+    }
+
+    func aclSourceValue(data: StoreType.Kind, table: String) -> Int64? {
+        guard let t = tables[table], let bytes = sourceAddress, let key = StickKey.address(bytes: bytes) else { return nil }
+        return t.read(key: key, data, now: stickNow())
+    }
+
+    func aclIncrementGPC0(slot: Int) -> Int64? {
+        trackedEntries.incrementGPC0(slot: slot)
+    }
 }
 
 /// Milliseconds between two deadlines.

@@ -3,6 +3,7 @@ import BreakwaterACL
 import BreakwaterBalancing
 import BreakwaterConfigModel
 import BreakwaterObservability
+import BreakwaterStickTables
 import Logging
 import NIOCore
 import Synchronization
@@ -22,6 +23,8 @@ public final class ProxyCounters: Sendable {
     public let totalSessions = ManagedAtomic<Int>(0)
     public let requests = ManagedAtomic<Int>(0)
     public let deniedRequests = ManagedAtomic<Int>(0)
+    /// Connections refused by `tcp-request connection reject` (`dcon`).
+    public let deniedConnections = ManagedAtomic<Int>(0)
     public let requestErrors = ManagedAtomic<Int>(0)
     public let connectErrors = ManagedAtomic<Int>(0)
     public let responseErrors = ManagedAtomic<Int>(0)
@@ -59,17 +62,30 @@ struct CompiledHTTPRequestRule: Sendable {
     let condition: CompiledCondition?
 }
 
+/// A compiled `tcp-request connection` rule.
+struct CompiledTCPConnectionRule: Sendable {
+    let action: TCPConnectionRule.Action
+    let condition: CompiledCondition?
+}
+
 /// A frontend ready for the data path: config, compiled rules, counters and its traffic logger.
 public final class FrontendRuntime: Sendable {
     public let config: FrontendConfig
     public let counters = ProxyCounters()
     let rules: [CompiledHTTPRequestRule]
+    let tcpConnectionRules: [CompiledTCPConnectionRule]
+    /// Tables reachable from this frontend's rules and fetches, by name.
+    let tables: [String: StickTable]
     let useBackend: [(backend: BackendRuntime, condition: CompiledCondition?)]
     let defaultBackend: BackendRuntime?
     let trafficLogger: Logger?
 
-    init(config: FrontendConfig, backends: [String: BackendRuntime], trafficLogger: Logger?) {
+    init(config: FrontendConfig, backends: [String: BackendRuntime], trafficLogger: Logger?, tables: [String: StickTable]) {
         self.config = config
+        self.tables = tables
+        tcpConnectionRules = config.tcpConnectionRules.map {
+            CompiledTCPConnectionRule(action: $0.action, condition: $0.condition.map(CompiledCondition.init))
+        }
         rules = config.httpRequestRules.map { CompiledHTTPRequestRule(action: $0.action, condition: $0.condition.map(CompiledCondition.init)) }
         useBackend = config.useBackendRules.compactMap { rule in
             backends[rule.backend].map { ($0, rule.condition.map(CompiledCondition.init)) }
@@ -161,6 +177,8 @@ public final class ProxyRuntime: Sendable {
     public let startTimeMs: Int64 = wallClockMs()
     /// Effective global maxconn.
     public let maxconn: Int
+    /// Stick tables by proxy name (spec STK-1), shared by every event loop.
+    public let tables: [String: StickTable]
     /// Set once the health checker exists; the data path reports passive observations to it.
     let healthChecker: Mutex<HealthChecker?> = Mutex(nil)
 
@@ -178,11 +196,19 @@ public final class ProxyRuntime: Sendable {
             backends.append(runtime)
         }
         self.backends = backends
+        var tables: [String: StickTable] = [:]
+        for b in snapshot.backends {
+            if let t = b.stickTable { tables[b.name] = StickTable(name: b.name, config: t) }
+        }
+        for f in snapshot.frontends where tables[f.name] == nil {
+            if let t = f.stickTable { tables[f.name] = StickTable(name: f.name, config: t) }
+        }
+        self.tables = tables
         frontends = snapshot.frontends.map { fe in
             let logger: Logger? = fe.logTargets.isEmpty ? nil : Logger(label: "breakwater.traffic.\(fe.name)") { _ in
                 SyslogLogHandler(targets: fe.logTargets, framer: framer, writer: logWriter)
             }
-            return FrontendRuntime(config: fe, backends: byName, trafficLogger: logger)
+            return FrontendRuntime(config: fe, backends: byName, trafficLogger: logger, tables: tables)
         }
         maxconn = snapshot.global.maxconn ?? ProxyRuntime.automaticMaxconn()
     }

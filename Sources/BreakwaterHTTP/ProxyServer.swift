@@ -33,6 +33,12 @@ public final class ProxyServer: Sendable {
     /// (hitless reload). Throws (naming the address) if one cannot be bound.
     public func start(inherited: [String: Int32] = [:]) async throws {
         pools.startPurging(group: group)
+        // Expired idle stick-table entries go within a second of their expiry (spec STK-8).
+        for table in runtime.tables.values {
+            group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                _ = table.purgeExpired(now: stickNow())
+            }
+        }
         let limits = Self.decoderLimits(runtime.snapshot.global)
         var used: Set<Int32> = []
         for frontend in runtime.frontends {

@@ -1,5 +1,13 @@
 import BreakwaterConfigModel
 
+/// The hash of a key's words (SipHash, seeded per process, so clients cannot aim at a bucket).
+@inline(__always)
+func stickHash(_ key: UnsafePointer<UInt32>, words: Int) -> UInt64 {
+    var h = Hasher()
+    h.combine(bytes: UnsafeRawBufferPointer(start: key, count: words * 4))
+    return UInt64(bitPattern: Int64(h.finalize()))
+}
+
 /// The per-table layout of an entry: a fixed number of 32-bit words.
 ///
 ///     [0] LRU prev slot   [1] LRU next slot (free-list link when free)
@@ -120,6 +128,8 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
 
     // MARK: Index
 
+    @inline(__always) func hash(_ key: UnsafePointer<UInt32>) -> UInt64 { stickHash(key, words: keyWords) }
+
     @inline(__always) static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 48) & 0xFF }
 
     @inline(__always) func keyEquals(_ slot: UInt32, _ key: UnsafePointer<UInt32>) -> Bool {
@@ -149,7 +159,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
         idx[i] = Self.tag(hash) << 24 | (slot + 1)
     }
 
-    private mutating func growIndexIfNeeded(hasher: (UnsafePointer<UInt32>) -> UInt64) {
+    private mutating func growIndexIfNeeded() {
         let cap = indexMask + 1
         guard (count + 1) * 4 > cap * 3 else { return }
         let newCap = cap * 2
@@ -159,7 +169,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
             let b = index[i]
             if b == 0 { continue }
             let slot = (b & 0xFF_FFFF) - 1
-            indexInsert(slot: slot, hash: hasher(UnsafePointer(entry(slot).key)), into: newIndex, mask: newCap - 1)
+            indexInsert(slot: slot, hash: hash(entry(slot).key), into: newIndex, mask: newCap - 1)
         }
         index.deallocate()
         index = newIndex
@@ -167,8 +177,8 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
     }
 
     /// Removes `slot` from the index (backward-shift deletion keeps probe chains intact).
-    private mutating func indexRemove(slot: UInt32, hash: UInt64, hasher: (UnsafePointer<UInt32>) -> UInt64) {
-        var i = Int(truncatingIfNeeded: hash) & indexMask
+    private mutating func indexRemove(slot: UInt32, hash keyHash: UInt64) {
+        var i = Int(truncatingIfNeeded: keyHash) & indexMask
         while (index[i] & 0xFF_FFFF) != slot + 1 { i = (i + 1) & indexMask }
         var hole = i
         var j = i
@@ -176,7 +186,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
             j = (j + 1) & indexMask
             let b = index[j]
             if b == 0 { break }
-            let home = Int(truncatingIfNeeded: hasher(UnsafePointer(entry((b & 0xFF_FFFF) - 1).key))) & indexMask
+            let home = Int(truncatingIfNeeded: hash(entry((b & 0xFF_FFFF) - 1).key)) & indexMask
             // Move b into the hole unless its home lies cyclically in (hole, j].
             let between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
             if !between {
@@ -190,8 +200,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
     // MARK: Slots and LRU
 
     /// Creates an entry for `key` (not yet in the index); nil if the shard is at its slot limit.
-    mutating func insert(_ key: UnsafePointer<UInt32>, hash: UInt64, dataWords: Int,
-                         hasher: (UnsafePointer<UInt32>) -> UInt64) -> UInt32? {
+    mutating func insert(_ key: UnsafePointer<UInt32>, hash keyHash: UInt64) -> UInt32? {
         let slot: UInt32
         if freeHead != Schema.none {
             slot = freeHead
@@ -207,21 +216,20 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
             slot = UInt32(slotCount)
             slotCount += 1
         }
-        growIndexIfNeeded(hasher: hasher)
+        growIndexIfNeeded()
         let e = entry(slot)
         e.p.update(repeating: 0, count: stride)
         e.key.update(from: key, count: keyWords)
-        _ = dataWords
-        indexInsert(slot: slot, hash: hash, into: index, mask: indexMask)
+        indexInsert(slot: slot, hash: keyHash, into: index, mask: indexMask)
         linkTail(slot)
         count += 1
         return slot
     }
 
     /// Deletes an entry (index, LRU, slot back to the free list).
-    mutating func remove(_ slot: UInt32, hasher: (UnsafePointer<UInt32>) -> UInt64) {
+    mutating func remove(_ slot: UInt32) {
         let e = entry(slot)
-        indexRemove(slot: slot, hash: hasher(UnsafePointer(e.key)), hasher: hasher)
+        indexRemove(slot: slot, hash: hash(e.key))
         unlink(slot)
         e.lruNext = freeHead
         e.lruPrev = Schema.none
@@ -251,13 +259,13 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
     }
 
     /// Evicts up to `max` idle entries, least recently touched first. Returns how many.
-    mutating func evict(max: Int, hasher: (UnsafePointer<UInt32>) -> UInt64) -> Int {
+    mutating func evict(max: Int) -> Int {
         var removed = 0
         var cur = lruHead
         while cur != Schema.none && removed < max {
             let next = entry(cur).lruNext
             if entry(cur).use == 0 {
-                remove(cur, hasher: hasher)
+                remove(cur)
                 removed += 1
             }
             cur = next
@@ -267,7 +275,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
 
     /// Deletes idle entries whose expiry is at or before `now`. The LRU is in touch order, which is
     /// expiry order, so the walk stops at the first entry not yet expired.
-    mutating func purge(now: UInt32, hasher: (UnsafePointer<UInt32>) -> UInt64) -> Int {
+    mutating func purge(now: UInt32) -> Int {
         var removed = 0
         var cur = lruHead
         while cur != Schema.none {
@@ -275,7 +283,7 @@ struct ShardStorage: ~Copyable, @unchecked Sendable {
             if Int32(bitPattern: now &- e.exp) < 0 { break }
             let next = e.lruNext
             if e.use == 0 {
-                remove(cur, hasher: hasher)
+                remove(cur)
                 removed += 1
             }
             cur = next

@@ -151,20 +151,23 @@ extension StickTable {
             return withKeyWords(bytes: bytes, words: codec.words) { kw -> [Row] in
                 let h = hash(kw)
                 let si = shardIndex(h)
-                return shards[si].state.withLock { s -> [Row] in
+                return withShard(si) { s -> [Row] in
                     guard let slot = s.find(kw, hash: h) else { return [] }
                     return [row(s.entry(slot), EntryRef(shard: UInt32(si), slot: slot), now: now)]
                 }
             }
         }
-        for (si, shard) in shards.enumerated() {
-            shard.state.withLock { s in
+        for si in 0..<shardCount {
+            let part = withShard(si) { s -> [Row] in
+                var rows: [Row] = []
                 for slot in s.slotsInLRUOrder() {
                     let e = s.entry(slot)
                     if !conditions.isEmpty && !matches(e, conditions, now: now) { continue }
                     rows.append(row(e, EntryRef(shard: UInt32(si), slot: slot), now: now))
                 }
+                return rows
             }
+            rows += part
         }
         rows.sort { $0.keyBytes.lexicographicallyPrecedes($1.keyBytes) }
         return rows
@@ -194,20 +197,19 @@ extension StickTable {
     /// in-use entry).
     @discardableResult
     public func clear(filter: StickTableFilter = .all, now: Int64) -> StickTableCLIError? {
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
         switch filter {
         case .key(let text):
             guard let bytes = codec.parseCLI(text) else { return nil }
             var inUse = false
             withKeyWords(bytes: bytes, words: codec.words) { kw in
                 let h = hash(kw)
-                let removed = shards[shardIndex(h)].state.withLock { s -> Bool in
+                let removed = withShard(shardIndex(h)) { s -> Bool in
                     guard let slot = s.find(kw, hash: h) else { return false }
                     if s.entry(slot).use > 0 {
                         inUse = true
                         return false
                     }
-                    s.remove(slot, hasher: hasher)
+                    s.remove(slot)
                     return true
                 }
                 if removed { total.subtract(1, ordering: .relaxed) }
@@ -216,14 +218,14 @@ extension StickTable {
         case .all, .data:
             var conditions: [StickDataCondition] = []
             if case .data(let c) = filter { conditions = c }
-            for shard in shards {
-                let n = shard.state.withLock { s -> Int in
+            for si in 0..<shardCount {
+                let n = withShard(si) { s -> Int in
                     var removed = 0
                     for slot in s.slotsInLRUOrder() {
                         let e = s.entry(slot)
                         if e.use > 0 { continue }
                         if !conditions.isEmpty && !matches(e, conditions, now: now) { continue }
-                        s.remove(slot, hasher: hasher)
+                        s.remove(slot)
                         removed += 1
                     }
                     return removed
@@ -273,15 +275,14 @@ extension StickTable {
         }
         guard let bytes = codec.parseCLI(key) else { return StickTableCLIError("Invalid key") }
         for (kind, _) in data where !stores(kind) { return StickTableCLIError("Data type not stored in this table") }
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
         let ok = withKeyWords(bytes: bytes, words: codec.words) { kw -> Bool in
             let h = hash(kw)
             let si = shardIndex(h)
-            return shards[si].state.withLock { s -> Bool in
+            return withShard(si) { s -> Bool in
                 var slot = s.find(kw, hash: h)
                 if slot == nil {
                     guard reserveOrEvict(&s, homeShard: si, now: now) else { return false }
-                    slot = s.insert(kw, hash: h, dataWords: 0, hasher: hasher)
+                    slot = s.insert(kw, hash: h)
                     if slot == nil { total.subtract(1, ordering: .relaxed); return false }
                 }
                 let e = s.entry(slot!)

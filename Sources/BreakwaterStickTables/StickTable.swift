@@ -44,7 +44,10 @@ public struct StickEntrySnapshot: Sendable, Equatable {
 ///
 /// Time: every operation takes `now`, milliseconds on the process clock (any monotonic `Int64`
 /// clock; rates use its low 32 bits exactly as HAProxy uses `now_ms`). Nothing here reads a clock.
-public final class StickTable: Sendable {
+///
+/// `@unchecked Sendable`: the only mutable state is behind the shards' `Mutex`es (allocated inline,
+/// once, in `shardBase`) and the atomic `total`; everything else is immutable after `init`.
+public final class StickTable: @unchecked Sendable {
     public let name: String
     public let config: StickTableConfig
     public let shardCount: Int
@@ -53,15 +56,35 @@ public final class StickTable: Sendable {
 
     let codec: KeyCodec
     let schema: Schema
-    let shards: [Shard]
+    /// `shardCount` padded mutexes in one allocation: reaching a shard costs no reference counting.
+    let shardBase: UnsafeMutablePointer<PaddedShard>
     let total = Atomic<Int>(0)
     let size: Int
     let expireMs: UInt32?
     let shardMask: Int
 
-    final class Shard: Sendable {
+    struct PaddedShard: ~Copyable {
         let state: Mutex<ShardStorage>
+        /// Keeps two shards' locks and list heads off the same cache lines.
+        let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         init(_ s: consuming ShardStorage) { state = Mutex(s) }
+    }
+
+    /// Runs `body` on shard `i` under its lock.
+    @inline(__always)
+    func withShard<R: Sendable>(_ i: Int, _ body: (inout ShardStorage) -> R) -> R {
+        shardBase[i].state.withLock { s in body(&s) }
+    }
+
+    /// Runs `body` on shard `i` if its lock is free right now.
+    @inline(__always)
+    func withShardIfAvailable<R: Sendable>(_ i: Int, _ body: (inout ShardStorage) -> R) -> R? {
+        shardBase[i].state.withLockIfAvailable { s in body(&s) }
+    }
+
+    deinit {
+        shardBase.deinitialize(count: shardCount)
+        shardBase.deallocate()
     }
 
     /// - Parameter shardCount: a power of two (rounded up); default: 1 below 4096 entries, then one
@@ -85,7 +108,10 @@ public final class StickTable: Sendable {
         var shift = 4
         while shift < 8 && (1 << shift) < perShard { shift += 1 }
         let stride = schema.stride, keyWords = codec.words
-        shards = (0..<p).map { _ in Shard(ShardStorage(stride: stride, keyWords: keyWords, chunkShift: shift)) }
+        shardBase = .allocate(capacity: p)
+        for i in 0..<p {
+            (shardBase + i).initialize(to: PaddedShard(ShardStorage(stride: stride, keyWords: keyWords, chunkShift: shift)))
+        }
     }
 
     // MARK: - Introspection
@@ -98,7 +124,7 @@ public final class StickTable: Sendable {
 
     /// Bytes allocated by all shards (slabs, indexes, chunk tables).
     public var allocatedBytes: Int {
-        shards.reduce(0) { acc, s in acc + s.state.withLock { $0.allocatedBytes } }
+        (0..<shardCount).reduce(0) { acc, i in acc + withShard(i) { $0.allocatedBytes } }
     }
 
     /// `allocatedBytes / count` (slab + index + slack of partly used chunks); payload size when empty.
@@ -117,11 +143,7 @@ public final class StickTable: Sendable {
 
     // MARK: - Hashing
 
-    @inline(__always) func hash(_ key: UnsafePointer<UInt32>) -> UInt64 {
-        var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(start: key, count: codec.words * 4))
-        return UInt64(bitPattern: Int64(h.finalize()))
-    }
+    @inline(__always) func hash(_ key: UnsafePointer<UInt32>) -> UInt64 { stickHash(key, words: codec.words) }
 
     @inline(__always) func shardIndex(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 56) & shardMask }
 
@@ -161,47 +183,51 @@ public final class StickTable: Sendable {
     /// Nil if the key does not convert to the table type, or the table is full and nothing can be
     /// evicted (or `nopurge`): the request then goes on untracked.
     public func acquire(key: StickKey, now: Int64) -> EntryRef? {
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
+        acquire(key: key, now: now, countRequest: false)
+    }
+
+    /// `acquire` then count the request (STK-5 steps 1–4): `http_req_cnt` and `http_req_rate` +1,
+    /// all under one lock acquisition.
+    public func track(key: StickKey, now: Int64) -> EntryRef? {
+        acquire(key: key, now: now, countRequest: true)
+    }
+
+    private func acquire(key: StickKey, now: Int64, countRequest: Bool) -> EntryRef? {
         return withKeyWords(key) { kw -> EntryRef? in
             let h = hash(kw)
             let si = shardIndex(h)
-            return shards[si].state.withLock { s -> EntryRef? in
+            return withShard(si) { s -> EntryRef? in
                 if let slot = s.find(kw, hash: h) {
-                    s.entry(slot).use &+= 1
+                    let e = s.entry(slot)
+                    e.use &+= 1
+                    if countRequest { countRequestLocked(e, now: now) }
                     touch(&s, slot, now: now)
                     return EntryRef(shard: UInt32(si), slot: slot)
                 }
                 guard reserveOrEvict(&s, homeShard: si, now: now) else { return nil }
-                guard let slot = s.insert(kw, hash: h, dataWords: 0, hasher: hasher) else {
+                guard let slot = s.insert(kw, hash: h) else {
                     total.subtract(1, ordering: .relaxed)
                     return nil
                 }
-                s.entry(slot).use = 1
+                let e = s.entry(slot)
+                e.use = 1
+                if countRequest { countRequestLocked(e, now: now) }
                 touch(&s, slot, now: now)
                 return EntryRef(shard: UInt32(si), slot: slot)
             }
         } ?? nil
     }
 
-    /// `acquire` then count the request (STK-5 steps 1–4): `http_req_cnt` and `http_req_rate` +1.
-    public func track(key: StickKey, now: Int64) -> EntryRef? {
-        guard let ref = acquire(key: key, now: now) else { return nil }
-        countHTTPRequest(ref, now: now)
-        return ref
-    }
-
     /// Reserves room for one entry in the global count, evicting first if the table is full.
     func reserveOrEvict(_ s: inout ShardStorage, homeShard: Int, now: Int64) -> Bool {
         if tryReserve() { return true }
         if config.nopurge { return false }
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
-        var evicted = s.evict(max: evictionBatch, hasher: hasher)
+        var evicted = s.evict(max: evictionBatch)
         if evicted == 0 && shardCount > 1 {
             // The home stripe holds nothing idle: take the oldest idle entries of another stripe
             // without ever blocking on its lock (no lock-order deadlock).
             for k in 1..<shardCount where evicted == 0 {
-                let other = shards[(homeShard + k) & shardMask]
-                evicted = other.state.withLockIfAvailable { o in o.evict(max: evictionBatch, hasher: hasher) } ?? 0
+                evicted = withShardIfAvailable((homeShard + k) & shardMask) { o in o.evict(max: evictionBatch) } ?? 0
             }
         }
         if evicted > 0 { total.subtract(evicted, ordering: .relaxed) }
@@ -221,13 +247,12 @@ public final class StickTable: Sendable {
     /// Ends a request's (or connection's) hold on the entry: use −1; deleted now if it expired
     /// while in use (STK-8).
     public func release(_ ref: EntryRef, now: Int64) {
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
-        let removed = shards[Int(ref.shard)].state.withLock { s -> Bool in
+        let removed = withShard(Int(ref.shard)) { s -> Bool in
             let e = s.entry(ref.slot)
             precondition(e.use > 0, "stick table entry released more often than acquired")
             e.use -= 1
             if e.use == 0, expireMs != nil, Int32(bitPattern: FreqCounter.tick(now) &- e.exp) >= 0 {
-                s.remove(ref.slot, hasher: hasher)
+                s.remove(ref.slot)
                 return true
             }
             return false
@@ -240,7 +265,7 @@ public final class StickTable: Sendable {
     @inline(__always)
     private func mutate(_ ref: EntryRef, now: Int64, alwaysTouch: Bool = false,
                         _ body: (EntryPtr) -> Bool) {
-        shards[Int(ref.shard)].state.withLock { s in
+        withShard(Int(ref.shard)) { s in
             let modified = body(s.entry(ref.slot))
             if modified || alwaysTouch { touch(&s, ref.slot, now: now) }
         }
@@ -273,10 +298,14 @@ public final class StickTable: Sendable {
     /// (STK-5 step 4; also for each request of a connection tracked at connection level).
     public func countHTTPRequest(_ ref: EntryRef, now: Int64) {
         mutate(ref, now: now, alwaysTouch: true) { e in
-            let a = bump32(e, .httpReqCnt)
-            let b = bumpRate(e, .httpReqRate, 1, now)
-            return a || b
+            countRequestLocked(e, now: now)
+            return true
         }
+    }
+
+    @inline(__always) private func countRequestLocked(_ e: EntryPtr, now: Int64) {
+        _ = bump32(e, .httpReqCnt)
+        _ = bumpRate(e, .httpReqRate, 1, now)
     }
 
     /// Response bytes sent to the client (`bytes_out_cnt`, `bytes_out_rate`), added progressively.
@@ -369,7 +398,7 @@ public final class StickTable: Sendable {
     /// The value of `kind` for a held entry (rates read at `now`, STK-4); nil if not stored.
     public func read(_ ref: EntryRef, _ kind: StoreType.Kind, now: Int64) -> Int64? {
         guard schema.offset(kind) >= 0 else { return nil }
-        return shards[Int(ref.shard)].state.withLock { s in value(s.entry(ref.slot), kind, now: now) }
+        return withShard(Int(ref.shard)) { s in value(s.entry(ref.slot), kind, now: now) }
     }
 
     /// `src_*`-style read: looks `key` up without creating, holding or touching anything.
@@ -379,7 +408,7 @@ public final class StickTable: Sendable {
         guard schema.offset(kind) >= 0 else { return nil }
         return withKeyWords(key) { kw -> Int64 in
             let h = hash(kw)
-            return shards[shardIndex(h)].state.withLock { s -> Int64 in
+            return withShard(shardIndex(h)) { s -> Int64 in
                 guard let slot = s.find(kw, hash: h) else { return 0 }
                 return value(s.entry(slot), kind, now: now) ?? 0
             }
@@ -390,7 +419,7 @@ public final class StickTable: Sendable {
     public func lookup(key: StickKey, now: Int64) -> StickEntrySnapshot? {
         withKeyWords(key) { kw -> StickEntrySnapshot? in
             let h = hash(kw)
-            return shards[shardIndex(h)].state.withLock { s -> StickEntrySnapshot? in
+            return withShard(shardIndex(h)) { s -> StickEntrySnapshot? in
                 guard let slot = s.find(kw, hash: h) else { return nil }
                 return snapshot(s.entry(slot), now: now)
             }
@@ -399,7 +428,7 @@ public final class StickTable: Sendable {
 
     /// A snapshot of a held entry.
     public func snapshot(_ ref: EntryRef, now: Int64) -> StickEntrySnapshot {
-        shards[Int(ref.shard)].state.withLock { s in snapshot(s.entry(ref.slot), now: now) }
+        withShard(Int(ref.shard)) { s in snapshot(s.entry(ref.slot), now: now) }
     }
 
     func snapshot(_ e: EntryPtr, now: Int64) -> StickEntrySnapshot {
@@ -423,11 +452,10 @@ public final class StickTable: Sendable {
     @discardableResult
     public func purgeExpired(now: Int64) -> Int {
         guard expireMs != nil else { return 0 }
-        let hasher: (UnsafePointer<UInt32>) -> UInt64 = { [self] in hash($0) }
         let t = FreqCounter.tick(now)
         var removed = 0
-        for shard in shards {
-            let n = shard.state.withLock { s in s.purge(now: t, hasher: hasher) }
+        for i in 0..<shardCount {
+            let n = withShard(i) { s in s.purge(now: t) }
             if n > 0 { total.subtract(n, ordering: .relaxed) }
             removed += n
         }
@@ -443,7 +471,7 @@ extension StickTable {
 
     /// Keys of one shard in LRU order, oldest touch first (tests, diagnostics).
     func lruKeys(shard: Int) -> [String] {
-        shards[shard].state.withLock { s in
+        withShard(shard) { s in
             s.slotsInLRUOrder().map { codec.format(UnsafeRawBufferPointer(start: s.entry($0).key, count: codec.byteCount)) }
         }
     }
