@@ -14,16 +14,17 @@ extension ConfigParseSession {
             error("acl name 'or' is forbidden (it is the OR operator of conditions)", loc)
             return
         }
-        guard let test = parseACLTest(Array(w.dropFirst(2)), loc, display: "acl '\(name)'") else { return }
+        guard let test = parseACLTest(Array(w.dropFirst(2)), loc, display: "acl '\(name)'", owner: p.name) else { return }
         if p.acls[name] == nil { p.aclOrder.append(name) }
         p.acls[name, default: []].append(test)
     }
 
-    /// `FETCH [flags] [op] VALUE...` — the body of an `acl` line or of `{ ... }`.
-    mutating func parseACLTest(_ w: [String], _ loc: SourceLocation, display: String) -> ACLTest? {
+    /// `FETCH [flags] [op] VALUE...` — the body of an `acl` line or of `{ ... }`. `owner` is the proxy
+    /// whose table `src_<data>` reads when it names none.
+    mutating func parseACLTest(_ w: [String], _ loc: SourceLocation, display: String, owner: String) -> ACLTest? {
         guard let fetchWord = w.first else { error("\(display): missing fetch method", loc); return nil }
-        if fetchWord.contains(",") && !fetchWord.hasPrefix("hdr") && !fetchWord.hasPrefix("req.hdr")
-            || fetchWord.range(of: "),") != nil {
+        // A comma outside the fetch's parentheses starts a converter.
+        if Self.splitTopLevel(fetchWord).count > 1 {
             error("\(display): converters are not supported yet ('\(fetchWord)')", loc)
             return nil
         }
@@ -38,7 +39,7 @@ extension ConfigParseSession {
             base = String(fetchWord[..<open])
             arg = String(fetchWord[fetchWord.index(after: open)..<fetchWord.index(before: fetchWord.endIndex)])
         }
-        enum Kind { case str, ip, bool }
+        enum Kind { case str, ip, bool, int }
         let fetch: SampleFetch
         var method: MatchMethod
         let kind: Kind
@@ -74,6 +75,17 @@ extension ConfigParseSession {
             kind = .bool
             method = .bool
         default:
+            guard let counter = attempt(loc, { () throws -> SampleFetch? in
+                do { return try Self.counterFetch(base, arg, owner: owner) } catch let e as ConfigError {
+                    throw ConfigError("\(display): \(e.message)")
+                }
+            }) else { return nil }
+            if let f = counter {
+                fetch = f
+                kind = .int
+                method = .int
+                break
+            }
             if UnsupportedKeywords.fetchNotSupportedYet(base) {
                 error("\(display): fetch '\(base)' is not supported yet", loc)
             } else {
@@ -85,7 +97,7 @@ extension ConfigParseSession {
             }
             return nil
         }
-        if arg != nil, kind != .str || fetch == .path || fetch == .method {
+        if arg != nil, kind == .ip || kind == .bool || fetch == .path || fetch == .method {
             error("\(display): fetch '\(base)' takes no argument", loc)
             return nil
         }
@@ -116,6 +128,7 @@ extension ConfigParseSession {
                 case .str: allowed = [.str, .beg, .end, .sub, .reg, .found, .int]
                 case .ip: allowed = [.ip, .found]
                 case .bool: allowed = [.bool]
+                case .int: allowed = [.int, .found, .bool]
                 }
                 guard allowed.contains(mm) else {
                     error("\(display): matching method '-m \(m)' cannot be used with fetch '\(base)'", loc)
@@ -252,7 +265,7 @@ extension ConfigParseSession {
                 guard let close else { error("unbalanced braces in condition: missing closing '}'", loc); return nil }
                 let inner = Array(rest[(i + 1)..<close])
                 guard !inner.isEmpty else { error("empty anonymous ACL '{ }' in condition", loc); return nil }
-                guard let test = parseACLTest(inner, loc, display: "anonymous acl") else { return nil }
+                guard let test = parseACLTest(inner, loc, display: "anonymous acl", owner: p.name) else { return nil }
                 terms[terms.count - 1].append(PendingFactor(negated: negated, name: nil, lookupName: nil, tests: [test]))
                 i = close + 1
                 continue

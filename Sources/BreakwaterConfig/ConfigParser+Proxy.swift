@@ -82,6 +82,10 @@ extension ConfigParseSession {
             parseHTTPCheck(w, loc, &p)
         case "stats":
             parseProxyStats(w, loc, &p)
+        case "stick-table":
+            parseStickTable(w, loc, &p)
+        case "tcp-request":
+            parseTCPRequest(w, loc, &p)
         default:
             if let why = UnsupportedKeywords.proxyNotSupportedYet[kw] {
                 error("'\(kw)' is not supported yet (\(why))", loc)

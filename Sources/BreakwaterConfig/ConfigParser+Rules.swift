@@ -74,9 +74,23 @@ extension ConfigParseSession {
                 return
             }
             parsedAction = .prometheusExporter
+        case let a where a.hasPrefix("track-sc"):
+            guard let t = parseTrack(a, args, loc, p, rule: "http-request") else { return }
+            parsedAction = .track(slot: t.slot, key: t.key, table: t.table)
+        case "tarpit":
+            parsedAction = parseTarpit(args, loc)
+        case "silent-drop":
+            if let extra = args.first {
+                error("'http-request silent-drop': unexpected argument '\(extra)'", loc)
+                return
+            }
+            parsedAction = .silentDrop
+        case let a where a == "sc-inc-gpc0" || a.hasPrefix("sc-inc-gpc0("):
+            parsedAction = parseIncrementGPC0(a, args, loc)
         default:
-            if let why = UnsupportedKeywords.httpRequestActionsNotSupportedYet[action] {
-                error("'http-request \(action)' is not supported yet (\(why))", loc)
+            let baseAction = action.firstIndex(of: "(").map { String(action[..<$0]) } ?? action
+            if let why = UnsupportedKeywords.httpRequestActionsNotSupportedYet[baseAction] {
+                error("'http-request \(baseAction)' is not supported yet (\(why))", loc)
             } else if UnsupportedKeywords.httpRequestActionsNotSupported.contains(action) {
                 error("http-request action '\(action)' is not supported by breakwater", loc)
             } else {

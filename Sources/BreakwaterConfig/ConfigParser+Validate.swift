@@ -40,8 +40,12 @@ extension ConfigParseSession {
                         }
                         return ("unable to find required \(keyword): '\(target)'", loc)
                     }
-                    if d.mode == .http && be.mode != .http {
+                    if d.mode == .http && be.mode != .http && be.carriesBackendTraffic {
                         return ("http \(d.kind.rawValue) '\(d.name)' tries to use incompatible tcp backend '\(target)'", loc)
+                    }
+                    if be.stickTableLocation != nil, be.servers.isEmpty, be.kind == .backend {
+                        warning("\(keyword) '\(target)': backend '\(target)' only holds a stick-table and has no server; "
+                                + "requests routed to it get 503", loc)
                     }
                     return nil
                 }
@@ -67,6 +71,8 @@ extension ConfigParseSession {
                 }
             }
         }
+
+        validateStickTables()
 
         if snapshot.frontends.isEmpty {
             warning("no enabled listener found (no frontend or listen section); 'breakwater proxy' will refuse to start",

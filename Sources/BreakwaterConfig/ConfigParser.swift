@@ -287,6 +287,11 @@ struct ConfigParseSession {
                 }
                 f.defaultBackend = d.defaultBackend ?? (d.kind == .listen ? d.name : nil)
                 f.statsPage = d.statsPage
+                f.tcpConnectionRules = d.tcpRules.map {
+                    TCPConnectionRule(action: $0.action, condition: resolve($0.condition, in: d), location: $0.location)
+                }
+                // One table per name: a listen section's table lives on its backend side.
+                f.stickTable = d.kind == .frontend ? d.stickTable : nil
                 snap.frontends.append(f)
             }
             if d.kind.hasBackendCapability {
@@ -304,6 +309,7 @@ struct ConfigParseSession {
                 b.checkKind = healthCheckKind(d)
                 // A listen section serves its stats page once, on its frontend side (like its rules).
                 b.statsPage = d.kind == .listen ? nil : d.statsPage
+                b.stickTable = d.stickTable
                 snap.backends.append(b)
             }
         }

@@ -30,16 +30,15 @@ enum UnsupportedKeywords {
     static let proxyKeywords = [
         "mode", "log", "no", "option", "retries", "timeout", "maxconn", "bind", "default_backend", "use_backend",
         "acl", "http-request", "balance", "server", "default-server", "http-reuse", "http-check", "stats",
+        "stick-table", "tcp-request",
         // SEED-1 (spec §16): server parameters written as section lines, accepted with a seed warning.
         "observe", "error-limit", "on-error",
     ]
 
     /// Proxy keywords that a later issue implements (health checks, stick tables, TLS, FastCGI, admin).
     static let proxyNotSupportedYet: [String: String] = [
-        "stick-table": "stick tables",
         "stick": "stick tables",
         "tcp-check": "tcp-check rules",
-        "tcp-request": "tcp rules",
         "use-fcgi-app": "FastCGI",
     ]
 
@@ -116,10 +115,11 @@ enum UnsupportedKeywords {
         "level": 1, "mode": 1, "uid": 1, "gid": 1, "user": 1, "group": 1, "proto": 1, "namespace": 1,
     ]
 
-    static let httpRequestActions = ["return", "deny", "set-header", "add-header", "del-header", "use-service"]
+    static let httpRequestActions = [
+        "return", "deny", "set-header", "add-header", "del-header", "use-service", "track-sc0", "track-sc1",
+        "track-sc2", "tarpit", "silent-drop", "sc-inc-gpc0",
+    ]
     static let httpRequestActionsNotSupportedYet: [String: String] = [
-        "track-sc0": "stick tables", "track-sc1": "stick tables", "track-sc2": "stick tables",
-        "tarpit": "tarpit", "silent-drop": "silent-drop", "sc-inc-gpc0": "stick tables",
         "sc-inc-gpc1": "stick tables", "sc-set-gpt0": "stick tables", "set-param": "FastCGI",
     ]
     static let httpRequestActionsNotSupported: Set<String> = [

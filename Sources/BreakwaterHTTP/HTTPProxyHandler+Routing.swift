@@ -22,7 +22,7 @@ extension HTTPProxyHandler {
                                    bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
         request.record.tR = ms(start, request.headComplete)
         request.tables = frontend.tables
-        if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries) }
+        if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries, now: stickNow()) }
         current = request
 
         let scan = HeaderHygiene.scan(incoming.headers)

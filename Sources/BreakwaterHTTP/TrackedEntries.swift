@@ -36,9 +36,11 @@ struct TrackedEntries {
         slots[slot] = Slot(table: table, ref: ref, key: key, owned: true)
     }
 
-    /// A request inherits its connection's slots without owning them.
-    mutating func inherit(_ connection: TrackedEntries) {
+    /// A request inherits its connection's slots without owning them; each request on the
+    /// connection counts in their `http_req_*` (HAProxy counts every tracked entry per request).
+    mutating func inherit(_ connection: TrackedEntries, now: Int64) {
         for (i, s) in connection.slots.enumerated() where s != nil && slots[i] == nil {
+            s!.table.countHTTPRequest(s!.ref, now: now)
             slots[i] = Slot(table: s!.table, ref: s!.ref, key: s!.key, owned: false)
         }
     }
