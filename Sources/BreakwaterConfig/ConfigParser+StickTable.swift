@@ -437,10 +437,12 @@ extension ConfigParseSession {
         }
 
         var found: [Diagnostic] = []
-        func lookup(_ name: String, _ what: String, _ loc: SourceLocation) -> StickTableConfig? {
+        func lookup(_ name: String, _ what: String, _ loc: SourceLocation, from d: ProxyDraft) -> StickTableConfig? {
             if let t = tables[name] { return t.table }
             if !declared.contains(name) {
-                found.append(Diagnostic(severity: .error, location: loc, message: "unable to find table '\(name)' referenced by \(what)"))
+                var message = "unable to find table '\(name)' referenced by \(what)"
+                if name == d.name { message += " (\(d.sectionDescription) has no stick-table; name one with 'table <name>')" }
+                found.append(Diagnostic(severity: .error, location: loc, message: message))
             }
             return nil
         }
@@ -449,34 +451,35 @@ extension ConfigParseSession {
             // Tables tracked by each slot in this proxy (to check plain `sc_*(N)` fetches).
             var slotTables: [Int: [StickTableConfig]] = [:]
             for r in d.tcpRules {
-                if case .track(let slot, let name) = r.action, let t = lookup(name, "track-sc\(slot)", r.location) {
+                if case .track(let slot, let name) = r.action, let t = lookup(name, "track-sc\(slot)", r.location, from: d) {
                     slotTables[slot, default: []].append(t)
                 }
             }
             for r in d.httpRules {
-                if case .track(let slot, _, let name) = r.action, let t = lookup(name, "track-sc\(slot)", r.location) {
+                if case .track(let slot, _, let name) = r.action, let t = lookup(name, "track-sc\(slot)", r.location, from: d) {
                     slotTables[slot, default: []].append(t)
                 }
             }
             func checkStored(_ kind: StoreType.Kind, in candidates: [StickTableConfig], tableName: String?,
                              _ what: String, _ loc: SourceLocation) {
                 guard !candidates.isEmpty, !candidates.contains(where: { $0.store(of: kind) != nil }) else { return }
-                let which = tableName.map { "table '\($0)' does" } ?? "no table tracked by this slot here does"
+                let which = tableName.map { "table '\($0)' does" }
+                    ?? "no table tracked on this counter by \(d.sectionDescription) does"
                 found.append(Diagnostic(severity: .warning, location: loc,
-                                        message: "\(what) reads '\(kind.rawValue)', which \(which) not store; it never returns a value and the ACL is always false"))
+                                        message: "\(what) reads '\(kind.rawValue)', which \(which) not store: it returns no value (an ACL on it is always false)"))
             }
             func checkTest(_ t: ACLTest) {
                 switch t.fetch {
                 case .stickCounter(let slot, let data, let table):
                     let what = "fetch '\(t.fetch)'"
                     if let table {
-                        if let tc = lookup(table, what, t.location) { checkStored(data, in: [tc], tableName: table, what, t.location) }
+                        if let tc = lookup(table, what, t.location, from: d) { checkStored(data, in: [tc], tableName: table, what, t.location) }
                     } else {
                         checkStored(data, in: slotTables[slot] ?? [], tableName: nil, what, t.location)
                     }
                 case .sourceCounter(let data, let table):
                     let what = "fetch '\(t.fetch)'"
-                    if let tc = lookup(table, what, t.location) { checkStored(data, in: [tc], tableName: table, what, t.location) }
+                    if let tc = lookup(table, what, t.location, from: d) { checkStored(data, in: [tc], tableName: table, what, t.location) }
                 case .stickIncrementGPC0(let slot):
                     checkStored(.gpc0, in: slotTables[slot] ?? [], tableName: nil, "fetch '\(t.fetch)'", t.location)
                 default:

@@ -40,7 +40,7 @@ extension ConfigParseSession {
                         }
                         return ("unable to find required \(keyword): '\(target)'", loc)
                     }
-                    if d.mode == .http && be.mode != .http && be.carriesBackendTraffic {
+                    if d.mode == .http && be.mode != .http {
                         return ("http \(d.kind.rawValue) '\(d.name)' tries to use incompatible tcp backend '\(target)'", loc)
                     }
                     if be.stickTableLocation != nil, be.servers.isEmpty, be.kind == .backend {

@@ -61,7 +61,7 @@ extension Integration {
 
             // show table: the abusive key with its rate, the polite one too.
             let table = try await adminCommand(sock, "show table st_req_rate")
-            #expect(table.hasPrefix("# table: st_req_rate, type: ip, size:2097152, used:2"), table)
+            #expect(table.hasPrefix("# table: st_req_rate, type: ip, size:2097152, used:2"), "\(table)")
             let abusive = table.split(separator: "\n").first { $0.contains("key=127.0.0.2 ") }
             #expect(abusive?.contains("http_req_rate(10000)=51") == true, "\(table)")
             #expect(table.contains("bytes_out_rate(10000)="))
