@@ -189,9 +189,9 @@ proxy_failed() { # proxy_failed NAME LOGSUFFIX MSG
 # --------------------------------------------------------- machine line ----
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 [[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|cpu model|Processor)/ {print $2; exit}' /proc/cpuinfo)
-haproxy_v=$(haproxy -v 2>&1 | head -n1)
-nginx_v=$(nginx -v 2>&1 | head -n1)
-wrk_v=$( (wrk -v 2>&1 || true) | head -n1 | sed 's/ *Copyright.*//')
+haproxy_v=$(haproxy -v 2>&1 | sed -n 1p)
+nginx_v=$(nginx -v 2>&1 | sed -n 1p)
+wrk_v=$( (wrk -v 2>&1 || true) | sed -n 1p | sed 's/ *Copyright.*//')
 MACHINE="$(uname -srm) | nproc $(nproc) | ${cpu_model:-unknown CPU} | $(date -u '+%Y-%m-%d %H:%M:%S UTC') | $haproxy_v | $nginx_v | $wrk_v"
 
 # ----------------------------------------------------------- load runs ----

@@ -114,6 +114,8 @@ public struct BackendConfig: Sendable, Equatable {
     public var statsPage: StatsPageConfig?
     /// A `stick-table` declared in this backend (named after it); a table-only backend has no servers.
     public var stickTable: StickTableConfig?
+    /// `use-fcgi-app NAME`, resolved (spec FCGI-1); nil for plain HTTP backends.
+    public var fastCGIApp: FastCGIAppConfig?
 
     public init(name: String, location: SourceLocation) {
         self.name = name
@@ -137,6 +139,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var backup: Bool = false
     /// Active and passive health settings (`check`, `inter`, `observe` …).
     public var health = HealthCheckConfig()
+    /// `proto fcgi` (spec FCGI-1); `.http` by default.
+    public var proto: ServerProtocol = .http
+    /// Set when the server address is a UNIX socket path (`/path/to.sock`); host/port are then unused.
+    public var unixSocketPath: String?
     public var location: SourceLocation
 
     public init(name: String, host: String, port: Int, location: SourceLocation) {
