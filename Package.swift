@@ -15,9 +15,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         .target(name: "BreakwaterCore"),
+        .target(
+            name: "CBreakwaterOpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(
+            name: "BreakwaterTLS",
+            dependencies: [
+                "CBreakwaterOpenSSL", "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(name: "BreakwaterConfigModel", dependencies: ["BreakwaterCore"]),
         .target(name: "BreakwaterConfig", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(name: "BreakwaterACL", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
@@ -42,13 +54,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BreakwaterFastCGI",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "BreakwaterHTTP",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterACL", "BreakwaterBalancing",
-                "BreakwaterObservability", "BreakwaterStickTables",
+                "BreakwaterObservability", "BreakwaterStickTables", "BreakwaterFastCGI", "BreakwaterTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -58,7 +79,7 @@ let package = Package(
             name: "BreakwaterControlPlane",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterHTTP", "BreakwaterObservability",
-                "BreakwaterStickTables",
+                "BreakwaterStickTables", "BreakwaterTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +89,7 @@ let package = Package(
             name: "breakwater",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
-                "BreakwaterControlPlane", "BreakwaterObservability",
+                "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -93,8 +114,28 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BreakwaterFastCGITests",
+            dependencies: [
+                "BreakwaterFastCGI", "BreakwaterConfigModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakwaterTLSTests",
+            dependencies: [
+                "BreakwaterTLS", "CBreakwaterOpenSSL", "BreakwaterConfigModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "BreakwaterIntegrationTests",
             dependencies: [
+                // Only for FastCGITests, which drive the FastCGI client against a real php-fpm directly.
+                "BreakwaterFastCGI", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

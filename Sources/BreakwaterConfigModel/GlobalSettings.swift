@@ -21,6 +21,8 @@ public struct GlobalSettings: Sendable, Equatable {
     public var maxHeaderCount: Int = 101
     /// Idle server connections kept per server (`pool-max-conn` analogue), bounded.
     public var maxIdleConnectionsPerServer: Int = 64
+    /// `ssl-default-bind-*`, `tune.ssl.*` (GLB-3, GLB-6).
+    public var tlsDefaults = TLSGlobalDefaults()
 
     public init() {}
 }

@@ -54,6 +54,10 @@ public struct BindConfig: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var name: String?
+    /// `ssl crt …`: the listener terminates TLS (spec FE-1, §11); nil = clear text.
+    public var tls: TLSBindConfig?
+    /// `proto h2`: HTTP/2 with prior knowledge (h2c) on a clear-text listener.
+    public var h2PriorKnowledge = false
     public var location: SourceLocation
     public init(host: String, port: Int, name: String? = nil, location: SourceLocation) {
         self.host = host

@@ -1,10 +1,25 @@
 import NIOCore
 
+/// What the proxy handler reads about its client transport: byte counts and request timing.
+/// HTTP/1.1 connections and HTTP/2 streams implement it differently.
+protocol ClientIO: AnyObject {
+    var bytesOut: Int { get }
+    var sawRequestBytes: Bool { get }
+    var requestStart: NIODeadline { get }
+    var requestStartWallMs: Int64 { get }
+    var lastReadAt: NIODeadline { get }
+    var onFirstRequestByte: (() -> Void)? { get set }
+    /// True on an HTTP/2 stream: one request, no connection-level headers.
+    var isHTTP2: Bool { get }
+    func awaitNextRequest()
+}
+
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
 /// each new request, which starts the `timeout http-request` clock and the request's `%tr` date.
 ///
 /// Runs on the connection's event loop only.
-final class ClientIOHandler: ChannelDuplexHandler {
+final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
+    var isHTTP2: Bool { false }
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = IOData

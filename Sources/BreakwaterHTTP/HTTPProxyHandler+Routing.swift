@@ -17,11 +17,17 @@ extension HTTPProxyHandler {
         let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
         let wallMs = io.sawRequestBytes ? io.requestStartWallMs : currentWallMs()
         var record = newRecord(wallMs: wallMs)
-        let keepAlive = incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
+        // An HTTP/2 stream carries one request; HTTP/1.1 keeps the connection when both sides agree.
+        let keepAlive = !io.isHTTP2 && incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
         let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
                                    bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
         request.record.tR = ms(start, request.headComplete)
         request.tables = frontend.tables
+        if io.isHTTP2 {
+            // Absolute form in logs (LOG-3); bodies may come without a length on h2.
+            request.absoluteScheme = isTLS ? "https" : "http"
+            if incoming.method != .GET && incoming.method != .HEAD { request.hasBody = true }
+        }
         if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries, now: stickNow()) }
         current = request
 
@@ -274,7 +280,7 @@ enum HeaderHygiene {
             guard let v = values.first, !v.isEmpty, v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "bad content-length" }
         }
         for byte in head.uri.utf8 where byte < 0x21 || byte == 0x7F { return "control character in target" }
-        if head.version.major != 1 { return "unsupported version" }
+        if head.version.major != 1 && head.version.major != 2 { return "unsupported version" }
         if head.version.minor == 1 && scan.hostCount > 1 { return "several host headers" }
         return nil
     }

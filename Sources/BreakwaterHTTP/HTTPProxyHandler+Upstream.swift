@@ -359,14 +359,18 @@ extension HTTPProxyHandler: UpstreamDelegate {
             }
         }
         let clientVersion = request.clientVersion
-        if clientVersion.major == 1 && clientVersion.minor == 0 {
+        if io.isHTTP2 {
+            // HTTP/2 frames the body itself; connection-specific fields are forbidden.
+            out.headers.remove(name: "transfer-encoding")
+            out.version = .http1_1
+        } else if clientVersion.major == 1 && clientVersion.minor == 0 {
             out.version = .http1_0
             if !hasLength && !bodyless { request.clientKeepAlive = false }
             if request.clientKeepAlive { out.headers.add(name: "connection", value: "keep-alive") }
         } else {
             out.version = clientVersion.minor == 0 ? .http1_0 : .http1_1
         }
-        if !request.clientKeepAlive { out.headers.replaceOrAdd(name: "connection", value: "close") }
+        if !request.clientKeepAlive && !io.isHTTP2 { out.headers.replaceOrAdd(name: "connection", value: "close") }
         request.phase = .streamingResponse
         context.write(wrapOutboundOut(.head(out)), promise: nil)
     }

@@ -128,8 +128,18 @@ final class ProxyRequest {
         hasBody = body
     }
 
-    /// `METHOD URI HTTP/x.y` for the log line, built only when a line is written.
-    var requestLine: String { "\(clientMethod) \(clientURI) HTTP/\(clientVersion.major).\(clientVersion.minor)" }
+    /// Set on HTTP/2 streams: the log shows the target in absolute form.
+    var absoluteScheme: String?
+
+    /// `METHOD URI HTTP/x.y` for the log line, built only when a line is written. HTTP/2 requests
+    /// show the absolute target and `HTTP/2.0` (spec LOG-3).
+    var requestLine: String {
+        if let scheme = absoluteScheme {
+            let host = head.headers.first(name: "host") ?? ""
+            return "\(clientMethod) \(scheme)://\(host)\(clientURI) HTTP/2.0"
+        }
+        return "\(clientMethod) \(clientURI) HTTP/\(clientVersion.major).\(clientVersion.minor)"
+    }
 
     func cancelTimers() {
         queueTimer?.cancel()

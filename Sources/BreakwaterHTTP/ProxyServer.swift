@@ -52,7 +52,7 @@ public final class ProxyServer: Sendable {
                     fd = try ListenerSockets.open(host: bind.host, port: bind.port)
                 }
                 used.insert(fd)
-                let channel = try await makeBootstrap(frontend: frontend, limits: limits).withBoundSocket(fd).get()
+                let channel = try await makeBootstrap(frontend: frontend, bind: bind, limits: limits).withBoundSocket(fd).get()
                 listeners.append(channel)
                 listenerFDs.append(key, fd)
                 logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port)\(inherited[key] != nil ? " (inherited)" : "").")
@@ -96,7 +96,7 @@ public final class ProxyServer: Sendable {
         pools.closeAll(group: group)
     }
 
-    private func makeBootstrap(frontend: FrontendRuntime, limits: NIOHTTPDecoderLimitConfiguration) -> ServerBootstrap {
+    private func makeBootstrap(frontend: FrontendRuntime, bind: BindConfig, limits: NIOHTTPDecoderLimitConfiguration) -> ServerBootstrap {
         let runtime = self.runtime
         let pools = self.pools
         let gate = self.gate
@@ -114,14 +114,11 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let io = ClientIOHandler()
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(io)
-                    try sync.configureHTTPServerPipeline(
-                        position: .last, withPipeliningAssistance: false, withServerUpgrade: nil,
-                        withErrorHandling: false, withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io))
+                    if bind.h2PriorKnowledge {
+                        try Self.configureHTTP2(channel, runtime: runtime, frontend: frontend, pools: pools, isTLS: false)
+                    } else {
+                        try Self.configureHTTP1(channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits, isTLS: false)
+                    }
                 }
             }
     }

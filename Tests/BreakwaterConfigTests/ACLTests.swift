@@ -90,9 +90,9 @@ import Testing
     @Test(arguments: [
         ("acl bad$ path /", "character '$' is not permitted in acl name"), ("acl or path /", "'or' is forbidden"),
         ("acl a", "expects <name> and <criterion>"), ("acl a pth /", "unknown fetch method 'pth'"),
-        ("acl a sc0_http_req_rate gt 50", "fetch 'sc0_http_req_rate' is not supported yet"),
-        ("acl a sc_http_req_rate(0) gt 50", "fetch 'sc_http_req_rate' is not supported yet"),
-        ("acl a sc1_bytes_out_rate gt 1", "not supported yet"), ("acl a src_http_req_rate(t) gt 1", "not supported yet"),
+        ("acl a sc0_kbytes_out gt 50", "fetch 'sc0_kbytes_out' is not supported yet"),
+        ("acl a sc_trackers(0) gt 50", "fetch 'sc_trackers' is not supported yet"),
+        ("acl a sc1_get_gpt0 gt 1", "not supported yet"), ("acl a src_inc_gpc0(t) gt 1", "not supported yet"),
         ("acl a ssl_fc", "fetch 'ssl_fc' is not supported yet"), ("acl a ssl_fc_sni -i x", "not supported yet"),
         ("acl a req.ssl_sni x", "not supported yet"), ("acl a nbsrv(be) lt 1", "fetch 'nbsrv' is not supported yet"),
         ("acl a path_reg ^(unclosed", "invalid regex"), ("acl a hdr_reg(host) [z-a]", "invalid regex"),
@@ -121,7 +121,7 @@ import Testing
         ("use_backend be if || known", "missing ACL before"), ("use_backend be if known ||", "missing ACL after '||'"),
         ("use_backend be if known or", "missing ACL after"), ("use_backend be if !", "missing ACL after '!'"),
         ("use_backend be if { pth /x }", "unknown fetch method 'pth'"), ("use_backend be when known", "expected 'if' or 'unless'"),
-        ("use_backend be if { sc0_http_req_rate gt 5 }", "not supported yet"),
+        ("use_backend be if { sc0_kbytes_out gt 5 }", "not supported yet"),
     ])
     func badConditions(_ line: String, _ keyword: String) {
         let r = fe(["acl known path /", line])

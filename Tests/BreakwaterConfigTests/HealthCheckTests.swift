@@ -532,16 +532,16 @@ import Testing
         return Array(lines[(open + 1)..<close])
     }
 
-    @Test func appendixAErrorsOnlyForTLSStickTablesAndFastCGI() throws {
+    @Test func appendixAErrorsOnlyForTLSAndFastCGI() throws {
         let config = try Self.appendixA()
         func lineOf(_ prefix: String) -> [Int] {
             config.indices.filter { config[$0].trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }.map { $0 + 1 }
         }
         let r = parse(config, file: "appendix-a.cfg")
-        let expected = (lineOf("stick-table") + lineOf("bind *:443 ssl") + lineOf("http-request track-sc0")
-            + lineOf("acl is_abusive sc_") + lineOf("acl is_bandwidth_hog sc_") + lineOf("http-request tarpit")
-            + lineOf("fcgi-app") + lineOf("use-fcgi-app") + lineOf("server fpm_node_")).sorted()
-        #expect(expected.count == 10)
+        // Stick tables, tracking, the counter ACLs and tarpit parse (issue 4).
+        let expected = (lineOf("bind *:443 ssl") + lineOf("fcgi-app") + lineOf("use-fcgi-app")
+            + lineOf("server fpm_node_")).sorted()
+        #expect(expected.count == 5)
         #expect(errors(r).map(\.location.line) == expected, "\(r.diagnostics.map(\.description))")
         #expect(errors(r).allSatisfy { $0.message.contains("not supported yet") })
         // The FastCGI servers fail for 'proto' only: their 'check' and 'maxconn' parse.

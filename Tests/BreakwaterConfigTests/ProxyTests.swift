@@ -183,8 +183,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("stick-table type ip size 2m expire 30s", "'stick-table' is not supported yet"),
-        ("tcp-request connection reject", "'tcp-request' is not supported yet"),
+        ("tcp-request content reject", "'tcp-request content' is not supported yet"),
+        ("tcp-request inspect-delay 5s", "'tcp-request inspect-delay' is not supported yet"),
+        ("tcp-request connection accept", "'tcp-request connection accept' is not supported yet"),
+        ("stick on src", "'stick' is not supported yet"),
         ("tcp-check connect", "'tcp-check' is not supported yet"),
         ("use-fcgi-app wp", "'use-fcgi-app' is not supported yet"),
         ("stats auth admin:secret", "'stats auth' is not supported yet"), ("stats admin if TRUE", "'stats admin' is not supported yet"),
@@ -199,10 +201,10 @@ import Testing
         ("server s2 127.0.0.1:80 proto fcgi", "'proto'"), ("server s2 127.0.0.1:80 slowstart 10s", "'slowstart'"),
         ("server s2 127.0.0.1:80 ssl verify none", "'ssl', 'verify'"),
         ("server s2 127.0.0.1:80 check proto fcgi inter 3s", "parameter 'proto' is not supported yet"),
-        ("default-server check slowstart 3s", "'slowstart'"), ("http-request track-sc0 src table t", "'http-request track-sc0' is not supported yet"),
-        ("http-request track-sc1 src", "not supported yet"), ("http-request track-sc2 src", "not supported yet"),
-        ("http-request tarpit", "'http-request tarpit' is not supported yet"),
-        ("http-request silent-drop", "'http-request silent-drop' is not supported yet"),
+        ("default-server check slowstart 3s", "'slowstart'"),
+        ("http-request sc-inc-gpc1(0)", "'http-request sc-inc-gpc1' is not supported yet"),
+        ("http-request sc-set-gpt0(0) 1", "'http-request sc-set-gpt0' is not supported yet"),
+        ("http-request tarpit string nope", "'http-request tarpit string' is not supported yet"),
     ])
     func laterIssueDirectives(_ line: String, _ keyword: String) {
         let r = parse(prologue + ["backend b", "  server s 127.0.0.1:1", "  " + line])

@@ -1,0 +1,432 @@
+import CBreakwaterOpenSSL
+import NIOCore
+
+/// What a finished handshake negotiated (`ssl_fc_*` fetches, `%sslv` / `%sslc`).
+public struct TLSConnectionInfo: Sendable, Equatable {
+    /// `TLSv1.2`, `TLSv1.3`.
+    public var protocolVersion: String
+    /// OpenSSL cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
+    public var cipher: String
+    /// Negotiated ALPN protocol, nil when none.
+    public var alpn: String?
+    /// SNI sent by the client, nil when none.
+    public var serverName: String?
+    /// True when the session was resumed (ticket or session ID).
+    public var resumed: Bool
+
+    public init(protocolVersion: String, cipher: String, alpn: String?, serverName: String?, resumed: Bool) {
+        self.protocolVersion = protocolVersion
+        self.cipher = cipher
+        self.alpn = alpn
+        self.serverName = serverName
+        self.resumed = resumed
+    }
+}
+
+/// Fired inbound (user event) once the handshake completes, before any application data.
+public struct TLSHandshakeCompleted: Sendable {
+    public let info: TLSConnectionInfo
+}
+
+/// How a TLS connection failed; `logMessage` is the LOG-6 text for handshake failures.
+public enum TLSError: Error, Equatable, CustomStringConvertible {
+    /// The peer's handshake was refused (bad ClientHello, no common version or cipher, alert…).
+    case handshakeFailed(reason: String)
+    /// The connection closed before the handshake completed.
+    case closedDuringHandshake
+    /// No handshake within the allowed time.
+    case handshakeTimeout
+    /// A protocol error after the handshake (bad record MAC, unexpected message, renegotiation…).
+    case protocolError(reason: String)
+    /// The peer closed the TCP connection without close_notify after the handshake.
+    case uncleanShutdown
+    /// A write was attempted with a file region (not supported over TLS) or after close.
+    case unsupportedWrite
+
+    /// The LOG-6 connection-error message, for errors before the handshake completed.
+    public var logMessage: String? {
+        switch self {
+        case .handshakeFailed: return "SSL handshake failure"
+        case .closedDuringHandshake: return "Connection closed during SSL handshake"
+        case .handshakeTimeout: return "Timeout during SSL handshake"
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .handshakeFailed(let r): return "SSL handshake failure" + (r.isEmpty ? "" : ": \(r)")
+        case .closedDuringHandshake: return "Connection closed during SSL handshake"
+        case .handshakeTimeout: return "Timeout during SSL handshake"
+        case .protocolError(let r): return "SSL protocol error: \(r)"
+        case .uncleanShutdown: return "connection closed without close_notify"
+        case .unsupportedWrite: return "unsupported write on a TLS connection"
+        }
+    }
+}
+
+/// Server-side TLS over OpenSSL memory BIOs: ciphertext `ByteBuffer`s in from the socket, plaintext
+/// out to the next handler, and the reverse for writes.
+///
+/// * Handshake starts at `channelActive` and must finish within `handshakeTimeout`; failures fire
+///   `TLSError` through `errorCaught` and close the connection.
+/// * Back-pressure: `read()` is passed through untouched, so the handler behind decides when the
+///   socket is read; every record available is decrypted and delivered (OpenSSL keeps nothing).
+///   Writes are encrypted at `flush` and written as one buffer; their promises complete with it.
+/// * `close_notify` from the peer: with `allowRemoteHalfClosure` the input side closes
+///   (`ChannelEvent.inputClosed`) and writing continues; otherwise close_notify is answered and the
+///   connection closed. `close()` sends close_notify before closing; `close(mode: .output)` sends it
+///   and half-closes.
+/// * Renegotiation is refused (`SSL_OP_NO_RENEGOTIATION`: the client gets a no_renegotiation alert).
+///
+/// Runs on the channel's event loop only.
+public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = IOData
+    public typealias OutboundOut = IOData
+
+    enum State { case idle, handshaking, active, inputClosed, closing, closed }
+
+    private let tls: TLSServerContext
+    private let ssl: OpaquePointer
+    private let readBIO: OpaquePointer
+    private let writeBIO: OpaquePointer
+    private var state: State = .idle
+    private var pending: [(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)] = []
+    private var flushRequested = false
+    private let handshakeTimeout: TimeAmount?
+    private var timeoutTask: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+
+    /// Negotiated parameters, once the handshake completed.
+    public private(set) var info: TLSConnectionInfo?
+    /// Ciphertext bytes received before the handshake finished (0 = the client sent nothing, which
+    /// `dontlognull` does not log).
+    public private(set) var handshakeBytesReceived = 0
+    public var isHandshakeComplete: Bool { info != nil }
+
+    /// Fails (returns nil) only when OpenSSL cannot allocate a connection.
+    public init?(context tls: TLSServerContext, handshakeTimeout: TimeAmount? = .seconds(10)) {
+        guard let ssl = tls.makeSSL() else { return nil }
+        guard let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            return nil
+        }
+        _ = bw_bio_set_mem_eof_return(r, -1)
+        _ = bw_bio_set_mem_eof_return(w, -1)
+        SSL_set_bio(ssl, r, w)
+        SSL_set_accept_state(ssl)
+        self.tls = tls
+        self.ssl = ssl
+        readBIO = r
+        writeBIO = w
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    deinit {
+        SSL_free(ssl)  // frees both BIOs
+    }
+
+    // MARK: - Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { startHandshake(context: context) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timeoutTask?.cancel()
+        failPending(TLSError.unsupportedWrite)
+        self.context = nil
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        startHandshake(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        timeoutTask?.cancel()
+        let was = state
+        state = .closed
+        failPending(ChannelError.ioOnClosedChannel)
+        if was == .handshaking || was == .idle {
+            context.fireErrorCaught(TLSError.closedDuringHandshake)
+        }
+        context.fireChannelInactive()
+    }
+
+    private func startHandshake(context: ChannelHandlerContext) {
+        guard state == .idle else { return }
+        state = .handshaking
+        if let t = handshakeTimeout {
+            timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: t) { [weak self] in
+                guard let self, self.state == .handshaking, let ctx = self.context else { return }
+                self.state = .closed
+                ctx.fireErrorCaught(TLSError.handshakeTimeout)
+                ctx.close(promise: nil)
+            }
+        }
+        doHandshake(context: context)
+    }
+
+    // MARK: - Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard state != .closed && state != .idle else { return }
+        if state == .handshaking { handshakeBytesReceived += buffer.readableBytes }
+        while buffer.readableBytes > 0 {
+            let n = buffer.withUnsafeReadableBytes { BIO_write(readBIO, $0.baseAddress, Int32(clamping: $0.count)) }
+            guard n > 0 else { break }
+            buffer.moveReaderIndex(forwardBy: Int(n))
+        }
+        if state == .handshaking {
+            doHandshake(context: context)
+        }
+        if state == .active || state == .closing {
+            readApplicationData(context: context)
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            // TCP FIN from the client.
+            switch state {
+            case .idle, .handshaking:
+                state = .closed
+                context.fireErrorCaught(TLSError.closedDuringHandshake)
+                context.close(promise: nil)
+                return
+            case .active:
+                // Truncation without close_notify: the application sees its input end.
+                state = .inputClosed
+            default:
+                break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func doHandshake(context: ChannelHandlerContext) {
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 {
+            timeoutTask?.cancel()
+            timeoutTask = nil
+            state = .active
+            info = readInfo()
+            flushCiphertext(context: context, promise: nil)  // server Finished / NewSessionTicket
+            context.fireUserInboundEventTriggered(TLSHandshakeCompleted(info: info!))
+            if flushRequested && !pending.isEmpty { flushPlaintext(context: context) }
+            return
+        }
+        let err = SSL_get_error(ssl, rc)
+        if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE {
+            flushCiphertext(context: context, promise: nil)
+            return
+        }
+        let reason = TLSServerContext.lastError()
+        // Send the alert OpenSSL queued, then give up.
+        flushCiphertext(context: context, promise: nil)
+        timeoutTask?.cancel()
+        state = .closed
+        context.fireErrorCaught(TLSError.handshakeFailed(reason: reason))
+        context.close(promise: nil)
+    }
+
+    private func readInfo() -> TLSConnectionInfo {
+        let version = String(cString: SSL_get_version(ssl))
+        let cipher = SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } ?? ""
+        var proto: UnsafePointer<UInt8>?
+        var protoLen: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &proto, &protoLen)
+        let alpn = proto.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(protoLen)), as: UTF8.self) }
+        let sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
+        return TLSConnectionInfo(protocolVersion: version, cipher: cipher, alpn: alpn, serverName: sni,
+                                 resumed: SSL_session_reused(ssl) == 1)
+    }
+
+    private func readApplicationData(context: ChannelHandlerContext) {
+        var delivered = false
+        var peerClosed = false
+        var failure: String?
+        loop: while true {
+            var buffer = context.channel.allocator.buffer(capacity: 16_384)
+            var lastError: Int32 = 0
+            while buffer.writableBytes > 0 {
+                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { ptr -> Int in
+                    let r = SSL_read(ssl, ptr.baseAddress, Int32(clamping: ptr.count))
+                    return r > 0 ? Int(r) : 0
+                }
+                if n == 0 {
+                    lastError = SSL_get_error(ssl, 0)
+                    break
+                }
+            }
+            if buffer.readableBytes > 0 {
+                delivered = true
+                context.fireChannelRead(wrapInboundOut(buffer))
+                if state == .closed { return }
+            }
+            switch lastError {
+            case 0:
+                continue loop  // buffer full; more may be waiting
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                break loop
+            case SSL_ERROR_ZERO_RETURN:
+                peerClosed = true
+                break loop
+            default:
+                failure = TLSServerContext.lastError()
+                break loop
+            }
+        }
+        // Alerts (e.g. no_renegotiation) and post-handshake messages OpenSSL produced while reading.
+        flushCiphertext(context: context, promise: nil)
+        if delivered { context.fireChannelReadComplete() }
+        if let failure {
+            state = .closed
+            context.fireErrorCaught(TLSError.protocolError(reason: failure))
+            context.close(promise: nil)
+            return
+        }
+        if peerClosed { peerSentCloseNotify(context: context) }
+    }
+
+    private func peerSentCloseNotify(context: ChannelHandlerContext) {
+        guard state == .active else {
+            if state == .closing { context.close(promise: nil) }
+            return
+        }
+        let halfClosure = (try? context.channel.syncOptions?.getOption(ChannelOptions.allowRemoteHalfClosure)) ?? false
+        if halfClosure {
+            state = .inputClosed
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        } else {
+            sendCloseNotifyThenClose(context: context, promise: nil)
+        }
+    }
+
+    // MARK: - Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard state != .closed && state != .closing else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        switch unwrapOutboundIn(data) {
+        case .byteBuffer(let b):
+            pending.append((b, promise))
+        case .fileRegion:
+            promise?.fail(TLSError.unsupportedWrite)
+        }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        flushRequested = true
+        guard state == .active || state == .inputClosed else { return }
+        flushPlaintext(context: context)
+    }
+
+    private func flushPlaintext(context: ChannelHandlerContext) {
+        flushRequested = false
+        guard !pending.isEmpty else { return }
+        let writes = pending
+        pending.removeAll(keepingCapacity: true)
+        var promises: [EventLoopPromise<Void>] = []
+        for (buffer, promise) in writes {
+            if let p = promise { promises.append(p) }
+            var ok = true
+            buffer.withUnsafeReadableBytes { ptr in
+                var offset = 0
+                while offset < ptr.count {
+                    let n = SSL_write(ssl, ptr.baseAddress! + offset, Int32(clamping: ptr.count - offset))
+                    if n <= 0 { ok = false; return }
+                    offset += Int(n)
+                }
+            }
+            if !ok {
+                let reason = TLSServerContext.lastError()
+                for p in promises { p.fail(TLSError.protocolError(reason: reason)) }
+                promises.removeAll()
+                state = .closed
+                context.fireErrorCaught(TLSError.protocolError(reason: reason))
+                context.close(promise: nil)
+                return
+            }
+        }
+        if promises.isEmpty {
+            flushCiphertext(context: context, promise: nil)
+        } else if promises.count == 1 {
+            flushCiphertext(context: context, promise: promises[0])
+        } else {
+            let p = context.eventLoop.makePromise(of: Void.self)
+            p.futureResult.whenComplete { result in
+                for q in promises { q.completeWith(result) }
+            }
+            flushCiphertext(context: context, promise: p)
+        }
+    }
+
+    /// Writes (and flushes) whatever OpenSSL queued for the network.
+    private func flushCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let count = bw_bio_ctrl_pending(writeBIO)
+        guard count > 0 else {
+            promise?.succeed(())
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: count)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { ptr in
+            Int(max(0, BIO_read(writeBIO, ptr.baseAddress, Int32(clamping: count))))
+        }
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(out)), promise: promise)
+    }
+
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        switch mode {
+        case .output:
+            guard state == .active || state == .inputClosed else {
+                context.close(mode: mode, promise: promise)
+                return
+            }
+            if !pending.isEmpty { flushPlaintext(context: context) }
+            _ = SSL_shutdown(ssl)
+            state = .closing
+            flushCiphertext(context: context, promise: nil)
+            context.close(mode: .output, promise: promise)
+        case .input:
+            context.close(mode: mode, promise: promise)
+        case .all:
+            if state == .active || state == .inputClosed {
+                sendCloseNotifyThenClose(context: context, promise: promise)
+            } else {
+                state = .closed
+                context.close(mode: .all, promise: promise)
+            }
+        }
+    }
+
+    /// Flushes pending plaintext, sends close_notify, and closes once that is written.
+    private func sendCloseNotifyThenClose(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if !pending.isEmpty { flushPlaintext(context: context) }
+        guard state != .closed else {
+            context.close(promise: promise)
+            return
+        }
+        state = .closing
+        _ = SSL_shutdown(ssl)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        flushCiphertext(context: context, promise: written)
+        written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            self?.state = .closed
+            context.close(mode: .all, promise: promise)
+        }
+    }
+
+    private func failPending(_ error: Error) {
+        let writes = pending
+        pending.removeAll()
+        for w in writes { w.promise?.fail(error) }
+    }
+}
