@@ -129,6 +129,7 @@ let package = Package(
                 "BreakwaterTLS", "CBreakwaterOpenSSL", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -49,7 +49,7 @@ HIGH_LIMIT=1000000000 # part 1 ACL thresholds: never reached
 
 isint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in DURATION RUNS CONNS FILL_KEYS FILL_SECONDS DRILL_SECONDS DRILL_PROCS; do
-    isint "${!v}" && ((${!v} >= 1)) || die "$v must be a positive integer (got ${!v})"
+    if ! isint "${!v}" || ((${!v} < 1)); then die "$v must be a positive integer (got ${!v})"; fi
 done
 for v in QUIET_SECONDS ABUSIVE POLITE; do isint "${!v}" || die "$v must be a non-negative integer (got ${!v})"; done
 ((CONNS >= WRK_THREADS)) || die "CONNS must be >= $WRK_THREADS"
@@ -448,8 +448,13 @@ drill() { # drill PROXY PHASE PORT SECONDS ABUSIVE POLITE
     python3 -c 'import json,sys; json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])' "$out" ||
         { cat "$out" >&2; die "drill generator output is not JSON ($1 $2)"; }
     printf '%s\t%s\t%s\n' "$1" "$2" "$out" >>"$R3"
-    python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); a,p=d["abusive"],d["polite"]
-print(f"abusive sent {a[\"sent\"]} 200s {a[\"ok\"]} status {a[\"status\"]} errors {a[\"errors\"]}; polite sent {p[\"sent\"]} p50 {p[\"p50_ms\"]} ms p99 {p[\"p99_ms\"]} ms status {p[\"status\"]} errors {p[\"errors\"]}")' "$out" |
+    python3 - "$out" <<'PY' |
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+a, p = d["abusive"], d["polite"]
+print("abusive sent %s, 200s %s, status %s, errors %s; polite sent %s, p50 %s ms, p99 %s ms, status %s, errors %s"
+      % (a["sent"], a["ok"], a["status"], a["errors"], p["sent"], p["p50_ms"], p["p99_ms"], p["status"], p["errors"]))
+PY
         while read -r l; do log "part 3 $1 $2: $l"; done
 }
 if want 3; then

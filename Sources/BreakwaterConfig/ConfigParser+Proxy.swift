@@ -232,9 +232,21 @@ extension ConfigParseSession {
             if case .inet(let host, let port) = a { binds.append(BindConfig(host: host, port: port, location: loc)) }
         }
         var name: String?
+        var h2 = false
         var i = 2
         while i < w.count {
             let opt = w[i]
+            if opt == "proto" {
+                // `proto h2`: HTTP/2 with prior knowledge on a clear-text listener (h2c).
+                guard i + 1 < w.count else { error("bind option 'proto' expects an argument ('h2')", loc); return }
+                guard w[i + 1] == "h2" else {
+                    error("bind option 'proto \(w[i + 1])' is not supported (breakwater supports 'proto h2')", loc)
+                    return
+                }
+                h2 = true
+                i += 2
+                continue
+            }
             if opt == "name" {
                 guard i + 1 < w.count else { error("bind option 'name' expects an argument", loc); return }
                 name = w[i + 1]
@@ -249,13 +261,14 @@ extension ConfigParseSession {
                 error("bind option '\(opt)' is not supported yet", loc)
                 return
             }
-            let all = ["name"] + UnsupportedKeywords.bindTLSOptions.keys.sorted() + UnsupportedKeywords.bindOtherNotSupported.keys.sorted()
+            let all = ["name", "proto"] + UnsupportedKeywords.bindTLSOptions.keys.sorted() + UnsupportedKeywords.bindOtherNotSupported.keys.sorted()
             unknownKeyword(opt, what: "bind option", candidates: all, loc)
             return
         }
         guard ok, applies("bind", p, frontend: true, loc) else { return }
         for var b in binds {
             b.name = name
+            b.h2PriorKnowledge = h2
             p.binds.append(b)
         }
     }

@@ -476,7 +476,7 @@ public final class FastCGIClientHandler: ChannelDuplexHandler, RemovableChannelH
         head.headers.contains(name: "transfer-encoding") && !head.headers.contains(name: "content-length")
     }
 
-    static let unknownContext = FastCGIRequestContext(clientAddress: "", clientPort: 0, frontendAddress: "", frontendPort: 0)
+    static var unknownContext: FastCGIRequestContext { FastCGIRequestContext(clientAddress: "", clientPort: 0, frontendAddress: "", frontendPort: 0) }
 
     /// IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
     static func httpDate() -> String {

@@ -287,6 +287,13 @@ extension HTTPProxyHandler {
 
         current = nil
         io.awaitNextRequest()
+        if io.isHTTP2 {
+            // An HTTP/2 stream that ended on both sides closes by itself; resetting it would be a
+            // protocol error. Only an unfinished exchange is reset.
+            closing = true
+            if !(request.requestComplete && request.phase.isResponded) { context.close(promise: nil) }
+            return
+        }
         if !request.clientKeepAlive || closing || quiescing {
             closing = true
             context.close(promise: nil)

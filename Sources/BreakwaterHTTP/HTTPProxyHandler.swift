@@ -83,7 +83,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         idleDeadline = nil
         timerTask?.cancel()
         if let request = current {
-            abort(request, cause: "C")
+            if case .responded = request.phase, request.requestComplete {
+                // The response was complete (an HTTP/2 stream closes as soon as both ends are done).
+                finish(request)
+            } else {
+                abort(request, cause: "C")
+            }
         } else if !parseFailed && (io.sawRequestBytes || (requestsOnConnection == 0 && !frontend.config.options.dontlognull)) {
             // A client that left before a complete request (spec PRX-4): `<BADREQ>` with `CR--`;
             // a connection that never sent a byte is logged too unless `option dontlognull`.

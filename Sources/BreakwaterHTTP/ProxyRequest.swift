@@ -37,6 +37,11 @@ enum RequestPhase: CustomStringConvertible {
         }
     }
 
+    var isResponded: Bool {
+        if case .responded = self { return true }
+        return false
+    }
+
     /// LOG-4 second character for an abort in this phase.
     var stateCharacter: Character {
         switch self {

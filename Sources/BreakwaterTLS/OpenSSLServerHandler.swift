@@ -362,8 +362,9 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
             flushCiphertext(context: context, promise: promises[0])
         } else {
             let p = context.eventLoop.makePromise(of: Void.self)
+            let all = promises
             p.futureResult.whenComplete { result in
-                for q in promises { q.completeWith(result) }
+                for q in all { q.completeWith(result) }
             }
             flushCiphertext(context: context, promise: p)
         }

@@ -18,10 +18,10 @@ typealias Loc = BreakwaterConfigModel.SourceLocation
         return try FastCGIApplication(c)
     }
 
-    static let ctx = FastCGIRequestContext(clientAddress: "10.0.0.7", clientPort: 51234, frontendAddress: "127.0.0.1",
-                                           frontendPort: 8443)
+    static var ctx: FastCGIRequestContext { FastCGIRequestContext(clientAddress: "10.0.0.7", clientPort: 51234, frontendAddress: "127.0.0.1",
+                                           frontendPort: 8443) }
 
-    static func params(_ app: FastCGIApplication, _ method: HTTPMethod = .GET, _ uri: String,
+    static func params(_ app: FastCGIApplication, _ uri: String, method: HTTPMethod = .GET,
                        headers: [(String, String)] = [("Host", "shop.example")], context: FastCGIRequestContext = ctx,
                        bodyLength: Int? = nil) throws -> [String: [String]] {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
@@ -94,7 +94,7 @@ typealias Loc = BreakwaterConfigModel.SourceLocation
     }
 
     @Test func headersBecomeHTTPParams() throws {
-        let p = try Self.params(Self.seedApp(), .POST, "/x.php", headers: [
+        let p = try Self.params(Self.seedApp(), "/x.php", method: .POST, headers: [
             ("Host", "h"), ("User-Agent", "curl/8"), ("X-Dash", "1"), ("x-dash", "2"), ("Accept", "*/*"),
             ("Content-Type", "text/plain"), ("Content-Length", "5"), ("X_Under", "deleted"), ("Proxy", "http://evil:1"),
             ("Authorization", "Basic YWxpY2U6c2VjcmV0"), ("Connection", "keep-alive"), ("Transfer-Encoding", "chunked"),
@@ -208,7 +208,7 @@ typealias Loc = BreakwaterConfigModel.SourceLocation
         var ctx = Self.ctx
         ctx.isTLS = true
         ctx.clientVersion = .http1_0
-        let p = try Self.params(Self.seedApp(), .POST, "/x.php", headers: [], context: ctx, bodyLength: 1234)
+        let p = try Self.params(Self.seedApp(), "/x.php", method: .POST, headers: [], context: ctx, bodyLength: 1234)
         #expect(p["HTTPS"] == ["on"])
         #expect(p["SERVER_PROTOCOL"] == ["HTTP/1.0"])
         #expect(p["SERVER_NAME"] == ["127.0.0.1"], "no Host: the local address")
@@ -222,7 +222,7 @@ typealias Loc = BreakwaterConfigModel.SourceLocation
         #expect(p["QUERY_STRING"] == ["z"])
     }
 
-    @Test func templateErrors() {
+    @Test func templateErrors() throws {
         #expect(throws: FastCGIValueTemplate.ParseError.self) { try FastCGIValueTemplate("%[nope]") }
         #expect(throws: FastCGIValueTemplate.ParseError.self) { try FastCGIValueTemplate("%[path") }
         #expect(throws: FastCGIValueTemplate.ParseError.self) { try FastCGIValueTemplate("%[path,bogus]") }
