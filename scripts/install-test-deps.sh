@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (real peers: curl, haproxy, nginx, socat).
+# Installs the Debian packages the tests talk to (real peers: curl, h2load, openssl, haproxy,
+# nginx, php-fpm, socat) and the OpenSSL headers the TLS target builds against.
 set -euo pipefail
 need=()
-for pkg in curl haproxy nginx socat procps; do
+for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -12,6 +13,6 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # nginx and haproxy may be started by their packages; tests start their own copies.
-systemctl stop nginx haproxy >/dev/null 2>&1 || true
+systemctl stop nginx haproxy php8.2-fpm >/dev/null 2>&1 || true
 command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }

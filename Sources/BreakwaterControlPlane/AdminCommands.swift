@@ -34,7 +34,7 @@ struct AdminCommands: Sendable {
             AdminCommand(words: ["show", "info"], level: .user, help: "show info                   : report information about the running process") { _, _ in
                 self.showInfo()
             },
-        ] + statsCommands + serverCommands + tableCommands
+        ] + statsCommands + serverCommands + tableCommands + tlsCommands
     }
 
     func helpText(level: AdminLevel) -> String {

@@ -1,4 +1,5 @@
 import BreakwaterBalancing
+import BreakwaterFastCGI
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -86,12 +87,13 @@ extension HTTPProxyHandler {
         request.connectAttempts += 1
         let server = backend.servers[index]
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
+        let fastCGI = fastCGI(backend, server)
         ClientBootstrap(group: context.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(Int64(connectTimeout)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key))
                 }
             }
@@ -167,6 +169,7 @@ extension HTTPProxyHandler {
         request.record.tC = ms(assigned, request.connected!)
         request.phase = .waitingResponse
         request.lastServerActivity = .now()
+        guard prepareFastCGI(request, upstream) else { return }
         if request.expectContinue && !request.sentContinue && !request.requestComplete {
             request.sentContinue = true
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
@@ -445,7 +448,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
 
     func upstreamError(_ error: Error) {
         guard let request = current else { return }
-        if error is HTTPParserError {
+        if error is HTTPParserError || error is FastCGIError {
             request.upstream?.close()
             request.upstream = nil
             request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)

@@ -89,7 +89,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             } else {
                 abort(request, cause: "C")
             }
-        } else if !parseFailed && (io.sawRequestBytes || (requestsOnConnection == 0 && !frontend.config.options.dontlognull)) {
+        } else if !parseFailed && !io.isHTTP2 && (io.sawRequestBytes || (requestsOnConnection == 0 && !frontend.config.options.dontlognull)) {
             // A client that left before a complete request (spec PRX-4): `<BADREQ>` with `CR--`;
             // a connection that never sent a byte is logged too unless `option dontlognull`.
             let partial = io.sawRequestBytes

@@ -162,7 +162,8 @@ final class ServerCheckLoop: @unchecked Sendable {
         } else {
             connectTimeout = cfg.inter
         }
-        switch backend.config.checkKind {
+        // A FastCGI server is checked with a plain L4 connect (spec FCGI-1).
+        switch server.config.proto == .fcgi ? .tcp : backend.config.checkKind {
         case .tcp:
             HealthProbe.tcp(loop: loop, address: address, timeoutMs: connectTimeout) { [self] result in
                 switch result {

@@ -112,7 +112,7 @@ public final class ServerRuntime: Sendable {
     init(config: ServerConfig, index: Int) throws {
         self.config = config
         self.index = index
-        address = try SocketAddress(ipAddress: config.host, port: config.port)
+        address = try config.unixSocketPath.map { try SocketAddress(unixDomainSocketPath: $0) } ?? SocketAddress(ipAddress: config.host, port: config.port)
         health = config.health.enabled ? ServerHealth(config: config.health, nowMs: wallClockMs()) : nil
     }
 
@@ -150,6 +150,8 @@ public final class BackendRuntime: Sendable {
     let rules: [CompiledHTTPRequestRule]
     /// Server state changes go to the backend's log targets (HC-9).
     let stateLogger: Logger?
+    /// `use-fcgi-app`, compiled (spec §12); nil for HTTP backends.
+    let fastCGI: FastCGIBackend?
 
     /// Writes an HC-9 message to the backend's targets and the process log.
     func logStateChange(_ message: String, severity: Int, processLogger: Logger) {
@@ -157,8 +159,9 @@ public final class BackendRuntime: Sendable {
         processLogger.log(level: severity <= 3 ? .warning : .notice, "\(message)")
     }
 
-    init(config: BackendConfig, index: Int, stateLogger: Logger? = nil) throws {
+    init(config: BackendConfig, index: Int, stateLogger: Logger? = nil, fastCGI: FastCGIBackend? = nil) throws {
         self.stateLogger = stateLogger
+        self.fastCGI = fastCGI
         self.config = config
         self.index = index
         balancer = BackendBalancer(backend: config)
@@ -191,7 +194,8 @@ public final class ProxyRuntime: Sendable {
             let stateLogger: Logger? = b.logTargets.isEmpty ? nil : Logger(label: "breakwater.state.\(b.name)") { _ in
                 SyslogLogHandler(targets: b.logTargets, framer: framer, writer: logWriter)
             }
-            let runtime = try BackendRuntime(config: b, index: i, stateLogger: stateLogger)
+            let fastCGI = try b.fastCGIApp.map { try FastCGIBackend(config: $0, framer: framer, writer: logWriter) }
+            let runtime = try BackendRuntime(config: b, index: i, stateLogger: stateLogger, fastCGI: fastCGI)
             byName[b.name] = runtime
             backends.append(runtime)
         }

@@ -47,5 +47,16 @@ extension ProxyServer {
                 try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS))
             }
         }
+        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorHandler())
+    }
+}
+
+/// Closes an HTTP/2 connection on a connection error (rapid reset, flood, protocol violation):
+/// nio-http2 sends the GOAWAY and reports the error; ending the connection is ours to do.
+final class HTTP2ConnectionErrorHandler: ChannelInboundHandler {
+    typealias InboundIn = Any
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
     }
 }

@@ -18,6 +18,8 @@ public final class ProxyServer: Sendable {
     let pools: UpstreamPools
     let gate = AcceptGate()
     let registry = ConnectionRegistry()
+    /// TLS contexts and ticket-key rings of the TLS binds (spec §11).
+    public let tls = TLSBindings()
     private let listeners: NIOLockedListeners = NIOLockedListeners()
     private let listenerFDs = ListenerFDs()
     let logger: Logger
@@ -40,6 +42,7 @@ public final class ProxyServer: Sendable {
             }
         }
         let limits = Self.decoderLimits(runtime.snapshot.global)
+        try prepareTLS()
         var used: Set<Int32> = []
         for frontend in runtime.frontends {
             for bind in frontend.config.binds {
@@ -101,6 +104,8 @@ public final class ProxyServer: Sendable {
         let pools = self.pools
         let gate = self.gate
         let registry = self.registry
+        let tlsContext = tls.context(for: bind)
+        let bindLabel = Self.bindLabel(bind, in: frontend.config)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -114,7 +119,10 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if bind.h2PriorKnowledge {
+                    if let tlsContext {
+                        try Self.configureTLS(channel, context: tlsContext, runtime: runtime, frontend: frontend, pools: pools,
+                                              limits: limits, bindLabel: bindLabel)
+                    } else if bind.h2PriorKnowledge {
                         try Self.configureHTTP2(channel, runtime: runtime, frontend: frontend, pools: pools, isTLS: false)
                     } else {
                         try Self.configureHTTP1(channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits, isTLS: false)

@@ -130,3 +130,26 @@ public enum Base64 {
         return copy.withUTF8 { decodeSecret(UnsafeRawBufferPointer($0)) }
     }
 }
+
+/// Where key files may live.
+public enum KeyFileSystem {
+    public static let tmpfsMagic = 0x0102_1994
+    public static let ramfsMagic = 0x8584_58F6
+
+    /// statfs(2) type of the filesystem holding `path`, nil if it cannot be examined.
+    public static func type(of path: String) -> Int? {
+        let t = bw_statfs_type(path)
+        return t < 0 ? nil : t
+    }
+
+    /// True for tmpfs/ramfs (memory only: keys never reach a disk).
+    public static func isMemoryBacked(_ path: String) -> Bool {
+        guard let t = type(of: path) else { return false }
+        return t == tmpfsMagic || t == ramfsMagic
+    }
+
+    /// Overwrites a buffer with zeros in a way the optimiser keeps.
+    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+        bw_cleanse(buffer.baseAddress, buffer.count)
+    }
+}

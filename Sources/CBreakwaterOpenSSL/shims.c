@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 /* ---- Macros as functions ---------------------------------------------------------------- */
 long bw_ssl_ctx_set_min_proto(SSL_CTX *ctx, int version) { return SSL_CTX_set_min_proto_version(ctx, version); }
@@ -289,4 +290,10 @@ int bw_ssl_ctx_use_ticket_ring(SSL_CTX *ctx, bw_ticket_ring *ring) {
     pthread_once(&bw_once, bw_init_indexes);
     if (!SSL_CTX_set_ex_data(ctx, bw_ring_index, ring)) return 0;
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, bw_ticket_cb) == 1;
+}
+
+long bw_statfs_type(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -1;
+    return (long)fs.f_type;
 }

@@ -150,7 +150,7 @@ final class TinyTLSServer: Sendable {
 
 /// `openssl s_client` against 127.0.0.1:port sending one request; returns stdout+stderr.
 func sClient(port: Int, args: [String] = [], request: Bool = true) async throws -> String {
-    let input = request ? "GET / HTTP/1.1\r\nHost: x\r\n\r\n" : ""
+    let input = request ? "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" : ""
     let (_, out, err) = try await run("/usr/bin/openssl",
         ["s_client", "-connect", "127.0.0.1:\(port)", "-ign_eof"] + args, input: input, timeout: 20)
     return out + err

@@ -72,6 +72,9 @@ int bw_ssl_ctx_use_ticket_ring(SSL_CTX *ctx, bw_ticket_ring *ring);
 /* Counters for tests: tickets encrypted, decrypted with the current key, with another key, unknown. */
 void bw_ticket_ring_stats(bw_ticket_ring *ring, unsigned long out[4]);
 
+/* statfs(2) f_type of the filesystem holding path, or -1 (tmpfs check of key files). */
+long bw_statfs_type(const char *path);
+
 /* Wipes memory (OPENSSL_cleanse). */
 void bw_cleanse(void *p, size_t len);
 
