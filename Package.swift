@@ -137,7 +137,6 @@ let package = Package(
             dependencies: [
                 // Only for FastCGITests, which drive the FastCGI client against a real php-fpm directly.
                 "BreakwaterFastCGI", "BreakwaterConfigModel",
-                "BreakwaterHTTP", "BreakwaterObservability", .product(name: "Logging", package: "swift-log"), // TEMP-FCGI
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -50,17 +50,47 @@ extension ConfigParseSession {
             }
         case "tune.ssl.default-dh-param":
             guard expectArgs(w, 1, loc) else { return }
-            if attempt(loc, { try ValueParsers.integer(w[1], keyword: kw, range: 1024...Int(Int32.max)) }) != nil {
-                warning("'tune.ssl.default-dh-param' has no effect: TLS is not supported yet", loc)
+            if let v = attempt(loc, { try ValueParsers.integer(w[1], keyword: kw, range: 1024...Int(Int32.max)) }) {
+                // Bounds finite-field DHE (TLS <= 1.2 only); no effect on ECDHE or TLS 1.3 (GLB-3).
+                global.tlsDefaults.dhParamBits = v
             }
         case "tune.ssl.lifetime":
             guard expectArgs(w, 1, loc) else { return }
-            if attempt(loc, { try ValueParsers.time(w[1], keyword: kw) }) != nil {
-                warning("'\(kw)' has no effect: TLS is not supported yet", loc)
+            if let v = attempt(loc, { try ValueParsers.time(w[1], keyword: kw) }) {
+                global.tlsDefaults.sessionLifetimeSeconds = max(1, v / 1000)
             }
-        case "ssl-default-bind-options", "ssl-default-bind-ciphersuites", "ssl-default-bind-ciphers":
+        case "ssl-default-bind-ciphersuites":
+            guard expectArgs(w, 1, loc) else { return }
+            global.tlsDefaults.ciphersuites = w[1]
+        case "ssl-default-bind-ciphers":
+            guard expectArgs(w, 1, loc) else { return }
+            global.tlsDefaults.ciphers = w[1]
+        case "ssl-default-bind-curves":
+            guard expectArgs(w, 1, loc) else { return }
+            global.tlsDefaults.curves = w[1]
+        case "ssl-default-bind-options":
             guard w.count > 1 else { error("'\(kw)' expects an argument", loc); return }
-            warning("'\(kw)' has no effect: TLS is not supported yet", loc)
+            var i = 1
+            while i < w.count {
+                switch w[i] {
+                case "ssl-min-ver", "ssl-max-ver":
+                    guard i + 1 < w.count, let v = TLSVersion(rawValue: w[i + 1]) else {
+                        error("'\(kw) \(w[i])' expects one of TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3", loc)
+                        return
+                    }
+                    if w[i] == "ssl-min-ver" { global.tlsDefaults.minVersion = v } else { global.tlsDefaults.maxVersion = v }
+                    i += 2
+                case "no-sslv3", "no-tls-tickets", "prefer-client-ciphers":
+                    // SSLv3 is never offered; the others are accepted for compatibility.
+                    i += 1
+                case "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13":
+                    error("'\(kw) \(w[i])' is not supported; use 'ssl-min-ver'/'ssl-max-ver'", loc)
+                    return
+                default:
+                    error("'\(kw)': unknown option '\(w[i])'", loc)
+                    return
+                }
+            }
         case "tune.bufsize":
             guard expectArgs(w, 1, loc) else { return }
             if let v = attempt(loc, { try ValueParsers.integer(w[1], keyword: kw, range: 1024...Int(Int32.max)) }) {

@@ -1,3 +1,4 @@
+import Foundation
 import BreakwaterConfigModel
 
 /// Keywords of `defaults`, `frontend`, `backend` and `listen` sections (spec §3, §4, CFG-6).
@@ -233,9 +234,73 @@ extension ConfigParseSession {
         }
         var name: String?
         var h2 = false
+        var ssl = false
+        var tls = TLSBindConfig(certificates: [])
         var i = 2
+        func argument(_ opt: String) -> String? {
+            guard i + 1 < w.count else {
+                error("bind option '\(opt)' expects an argument", loc)
+                return nil
+            }
+            return w[i + 1]
+        }
         while i < w.count {
             let opt = w[i]
+            switch opt {
+            case "ssl":
+                ssl = true
+                i += 1
+                continue
+            case "crt":
+                guard let path = argument(opt) else { return }
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                    error("unable to stat SSL certificate from file '\(path)' : No such file or directory.", loc)
+                    return
+                }
+                tls.certificates.append(path)
+                i += 2
+                continue
+            case "alpn":
+                guard let list = argument(opt) else { return }
+                let names = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard names.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 255 }) else {
+                    error("bind option 'alpn': invalid protocol list '\(list)'", loc)
+                    return
+                }
+                tls.alpn = names
+                i += 2
+                continue
+            case "tls-ticket-keys":
+                guard let path = argument(opt) else { return }
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    error("unable to load ssl tickets keys file '\(path)'", loc)
+                    return
+                }
+                tls.ticketKeysFile = path
+                i += 2
+                continue
+            case "ssl-min-ver", "ssl-max-ver":
+                guard let v = argument(opt) else { return }
+                guard let version = TLSVersion(rawValue: v) else {
+                    error("bind option '\(opt)': unknown version '\(v)' (TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3)", loc)
+                    return
+                }
+                if opt == "ssl-min-ver" { tls.minVersion = version } else { tls.maxVersion = version }
+                i += 2
+                continue
+            case "ciphers", "ciphersuites", "curves":
+                guard let v = argument(opt) else { return }
+                switch opt {
+                case "ciphers": tls.ciphers = v
+                case "ciphersuites": tls.ciphersuites = v
+                default: tls.curves = v
+                }
+                i += 2
+                continue
+            default:
+                break
+            }
             if opt == "proto" {
                 // `proto h2`: HTTP/2 with prior knowledge on a clear-text listener (h2c).
                 guard i + 1 < w.count else { error("bind option 'proto' expects an argument ('h2')", loc); return }
@@ -265,10 +330,31 @@ extension ConfigParseSession {
             unknownKeyword(opt, what: "bind option", candidates: all, loc)
             return
         }
+        if ssl && tls.certificates.isEmpty {
+            error("no SSL certificate specified for bind '\(w[1])' (use 'crt')", loc)
+            return
+        }
+        if !ssl && !tls.alpn.isEmpty {
+            warning("'alpn' has no effect on bind '\(w[1])' without 'ssl'", loc)
+        }
+        if let lo = tls.minVersion, let hi = tls.maxVersion, lo > hi {
+            error("bind '\(w[1])': ssl-min-ver \(lo.rawValue) is above ssl-max-ver \(hi.rawValue)", loc)
+            return
+        }
+        // Global ssl-default-bind-* fill what the bind line leaves unset.
+        let d = global.tlsDefaults
+        tls.minVersion = tls.minVersion ?? d.minVersion
+        tls.maxVersion = tls.maxVersion ?? d.maxVersion
+        tls.ciphersuites = tls.ciphersuites ?? d.ciphersuites
+        tls.ciphers = tls.ciphers ?? d.ciphers
+        tls.curves = tls.curves ?? d.curves
+        tls.dhParamBits = d.dhParamBits
+        tls.sessionLifetimeSeconds = d.sessionLifetimeSeconds
         guard ok, applies("bind", p, frontend: true, loc) else { return }
         for var b in binds {
             b.name = name
             b.h2PriorKnowledge = h2
+            if ssl { b.tls = tls }
             p.binds.append(b)
         }
     }

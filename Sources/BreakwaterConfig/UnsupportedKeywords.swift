@@ -9,7 +9,7 @@ enum UnsupportedKeywords {
     static let globalKeywords = [
         "maxconn", "nbthread", "log", "log-tag", "log-send-hostname", "pidfile", "daemon", "stats", "spread-checks",
         "user", "group", "chroot", "ulimit-n", "tune.ssl.default-dh-param", "tune.ssl.lifetime",
-        "ssl-default-bind-options", "ssl-default-bind-ciphersuites", "ssl-default-bind-ciphers",
+        "ssl-default-bind-options", "ssl-default-bind-ciphersuites", "ssl-default-bind-ciphers", "ssl-default-bind-curves",
         "tune.bufsize", "tune.http.maxhdr",
     ]
 
@@ -103,8 +103,7 @@ enum UnsupportedKeywords {
 
     /// `bind` options for TLS (a later issue).
     static let bindTLSOptions: [String: Int] = [
-        "ssl": 0, "crt": 1, "crt-list": 1, "alpn": 1, "npn": 1, "tls-ticket-keys": 1, "ssl-min-ver": 1,
-        "ssl-max-ver": 1, "ciphersuites": 1, "ciphers": 1, "curves": 1, "ecdhe": 1, "ca-file": 1, "verify": 1,
+        "crt-list": 1, "npn": 1, "ecdhe": 1, "ca-file": 1, "verify": 1,
         "strict-sni": 0, "no-tls-tickets": 0, "crl-file": 1, "allow-0rtt": 0, "prefer-client-ciphers": 0,
         "no-sslv3": 0, "no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "force-tlsv12": 0,
         "force-tlsv13": 0,

@@ -86,6 +86,7 @@ extension HTTPProxyHandler {
         }
         request.connectAttempts += 1
         let server = backend.servers[index]
+        if server.config.proto == .fcgi && backend.fastCGI != nil { pools.evictIdle(key, except: context.eventLoop) }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
         ClientBootstrap(group: context.eventLoop)

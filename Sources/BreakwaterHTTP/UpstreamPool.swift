@@ -5,6 +5,8 @@ import NIOCore
 final class UpstreamPool {
     private var idle: [UpstreamKey: [UpstreamHandler]] = [:]
     let maxIdlePerServer: Int
+    /// The loop this pool belongs to (set once by `UpstreamPools`).
+    var ownerLoop: EventLoop?
     /// Idle connections older than this are closed by `purge`.
     let idleTimeout: TimeAmount
 
@@ -62,6 +64,15 @@ final class UpstreamPool {
         }
     }
 
+    /// Closes the idle connections to one server (see `UpstreamPools.evictIdle`).
+    func closeIdle(_ key: UpstreamKey) {
+        guard let list = idle.removeValue(forKey: key) else { return }
+        for h in list {
+            h.onIdleClose = nil
+            h.close()
+        }
+    }
+
     func closeAll() {
         for (_, list) in idle {
             for h in list {
@@ -83,7 +94,9 @@ final class UpstreamPools: @unchecked Sendable {
     init(group: EventLoopGroup, maxIdlePerServer: Int) {
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(maxIdlePerServer: maxIdlePerServer)
+            let pool = UpstreamPool(maxIdlePerServer: maxIdlePerServer)
+            pool.ownerLoop = loop
+            pools[ObjectIdentifier(loop)] = pool
         }
         self.pools = pools
     }
@@ -100,6 +113,16 @@ final class UpstreamPools: @unchecked Sendable {
             loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
                 self.pools[id]?.purge()
             }
+        }
+    }
+
+    /// Closes idle connections to `key` on every other loop. A FastCGI worker serves one connection
+    /// at a time, so an idle kept connection parked on another loop would hold a worker while this
+    /// loop's new connection waits in the application's accept queue (spec FCGI-10 with `maxconn`).
+    func evictIdle(_ key: UpstreamKey, except loop: EventLoop) {
+        let current = ObjectIdentifier(loop)
+        for (id, pool) in pools where id != current {
+            pool.ownerLoop?.execute { pool.closeIdle(key) }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakwaterConfig
+import BreakwaterHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +28,16 @@ struct CheckCommand: ParsableCommand {
         if result.hasErrors {
             printError("Fatal errors found in configuration.")
             throw ExitCode(1)
+        }
+        // Certificates, keys and ticket-key files are loaded exactly as `proxy` loads them (CFG-5).
+        if let snapshot = result.snapshot {
+            do {
+                _ = try TLSBindings.load(frontends: snapshot.frontends)
+            } catch {
+                printError(error.description)
+                printError("Fatal errors found in configuration.")
+                throw ExitCode(1)
+            }
         }
         print(result.summary)
     }

@@ -80,8 +80,10 @@ struct ProxyCommand: AsyncParsableCommand {
         }
         let environment = ProcessEnvironment.current()
         do {
-            try await server.start(inherited: ListenerSockets.inherited(from: environment))
+            // The admin socket exists before the listeners accept, so whoever sees the port open
+            // can also talk to the socket.
             try await admin.start(snapshot.global.statsSockets)
+            try await server.start(inherited: ListenerSockets.inherited(from: environment))
             checker.start()
         } catch {
             printError("[ALERT] Starting proxy: \(error)")

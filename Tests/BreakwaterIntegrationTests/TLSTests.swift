@@ -220,7 +220,7 @@ enum TLSSupport {
     static func sClient(_ port: Int, _ args: [String]) async throws -> String {
         let (_, out, err) = try await runProcess("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-ign_eof"] + args,
                                                  timeout: 20, stdinFeeder: { h in
-            h.write("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n".data(using: .utf8)!)
+            try? h.write(contentsOf: Data("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n".utf8))
         })
         return out + err
     }

@@ -97,6 +97,14 @@ final class PHPFPM: @unchecked Sendable {
         self.proc = proc
     }
 
+    /// A test that threw before `stop()`: SIGTERM the master (it kills its workers) and wait for it,
+    /// so no worker outlives the test (SIGKILL of the master alone would orphan them).
+    deinit {
+        guard proc.isRunning else { return }
+        kill(proc.pid, SIGTERM)
+        for _ in 0..<100 where proc.isRunning { usleep(20_000) }
+    }
+
     var errorLogText: String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
 
     /// SIGQUIT (graceful), then SIGTERM/SIGKILL, by PID.

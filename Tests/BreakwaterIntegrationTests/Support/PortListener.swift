@@ -28,7 +28,7 @@ final class PortListener: @unchecked Sendable {
 /// Runs one admin-socket command line through socat (a real peer) and returns the output.
 func adminCommand(_ socketPath: String, _ line: String) async throws -> String {
     let (code, out, err) = try await runProcess("/usr/bin/socat", ["-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], timeout: 10,
-                                                stdinFeeder: { h in h.write((line + "\n").data(using: .utf8)!) })
+                                                stdinFeeder: { h in try? h.write(contentsOf: Data((line + "\n").utf8)) })
     if code != 0 { throw HarnessError.message("socat failed (\(code)): \(err)") }
     return out
 }
