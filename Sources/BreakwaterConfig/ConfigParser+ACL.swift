@@ -4,6 +4,12 @@ import BreakwaterConfigModel
 extension ConfigParseSession {
     mutating func parseACLLine(_ w: [String], _ loc: SourceLocation, _ p: inout ProxyDraft) {
         if p.kind == .defaults { error("'acl' not allowed in 'defaults' section", loc); return }
+        parseACLDefinition(w, loc, acls: &p.acls, order: &p.aclOrder, owner: p.name)
+    }
+
+    /// An `acl NAME CRITERION...` line adding to `acls` (a proxy's, or an fcgi-app's private ACLs).
+    mutating func parseACLDefinition(_ w: [String], _ loc: SourceLocation, acls: inout [String: [ACLTest]],
+                                     order: inout [String], owner: String) {
         guard w.count >= 3 else { error("'acl' expects <name> and <criterion> as arguments", loc); return }
         let name = w[1]
         if let bad = Self.badNameCharacter(name) {
@@ -14,9 +20,9 @@ extension ConfigParseSession {
             error("acl name 'or' is forbidden (it is the OR operator of conditions)", loc)
             return
         }
-        guard let test = parseACLTest(Array(w.dropFirst(2)), loc, display: "acl '\(name)'", owner: p.name) else { return }
-        if p.acls[name] == nil { p.aclOrder.append(name) }
-        p.acls[name, default: []].append(test)
+        guard let test = parseACLTest(Array(w.dropFirst(2)), loc, display: "acl '\(name)'", owner: owner) else { return }
+        if acls[name] == nil { order.append(name) }
+        acls[name, default: []].append(test)
     }
 
     /// `FETCH [flags] [op] VALUE...` — the body of an `acl` line or of `{ ... }`. `owner` is the proxy
@@ -224,6 +230,12 @@ extension ConfigParseSession {
 
     /// Parses `if|unless COND` (w[0] is `if` or `unless`).
     mutating func parseCondition(_ w: ArraySlice<String>, _ loc: SourceLocation, _ p: ProxyDraft) -> PendingCondition? {
+        parseCondition(w, loc, acls: p.acls, owner: p.name)
+    }
+
+    /// Parses `if|unless COND` against the named ACLs `acls`; `owner` names the default stick table.
+    mutating func parseCondition(_ w: ArraySlice<String>, _ loc: SourceLocation, acls: [String: [ACLTest]],
+                                 owner: String) -> PendingCondition? {
         guard let first = w.first, let polarity = RuleCondition.Polarity(rawValue: first) else { return nil }
         let rest = Array(w.dropFirst())
         if rest.isEmpty {
@@ -265,7 +277,7 @@ extension ConfigParseSession {
                 guard let close else { error("unbalanced braces in condition: missing closing '}'", loc); return nil }
                 let inner = Array(rest[(i + 1)..<close])
                 guard !inner.isEmpty else { error("empty anonymous ACL '{ }' in condition", loc); return nil }
-                guard let test = parseACLTest(inner, loc, display: "anonymous acl", owner: p.name) else { return nil }
+                guard let test = parseACLTest(inner, loc, display: "anonymous acl", owner: owner) else { return nil }
                 terms[terms.count - 1].append(PendingFactor(negated: negated, name: nil, lookupName: nil, tests: [test]))
                 i = close + 1
                 continue
@@ -276,7 +288,7 @@ extension ConfigParseSession {
                 return nil
             }
             if tok.isEmpty { error("missing ACL name in condition", loc); return nil }
-            if p.acls[tok] != nil {
+            if acls[tok] != nil {
                 terms[terms.count - 1].append(PendingFactor(negated: negated, name: tok, lookupName: tok, tests: []))
             } else if let tests = Self.builtinACL(tok, loc) {
                 terms[terms.count - 1].append(PendingFactor(negated: negated, name: tok, lookupName: nil, tests: tests))

@@ -87,6 +87,8 @@ extension ConfigParseSession {
             parseStickTable(w, loc, &p)
         case "tcp-request":
             parseTCPRequest(w, loc, &p)
+        case "use-fcgi-app":
+            parseUseFastCGIApp(w, loc, &p)
         default:
             if let why = UnsupportedKeywords.proxyNotSupportedYet[kw] {
                 error("'\(kw)' is not supported yet (\(why))", loc)

@@ -20,11 +20,24 @@ extension ConfigParseSession {
             ok = false
         }
         let address = attempt(loc) {
-            try AddressParser.parse(w[2], options: .init(allowUnix: false, defaultPort: nil, resolveHostnames: true))
+            try AddressParser.parse(w[2], options: .init(allowUnix: true, defaultPort: nil, resolveHostnames: true))
         }
         let params = parseServerParams(w, from: 3, base: p.defaultServer, keyword: "server", mode: p.mode, loc)
-        guard ok, let params, case .inet(let host, let port)? = address else { return }
-        var s = ServerConfig(name: name, host: host, port: port, location: loc)
+        guard ok, let params, let address else { return }
+        var s: ServerConfig
+        switch address {
+        case .inet(let host, let port):
+            s = ServerConfig(name: name, host: host, port: port, location: loc)
+        case .unix(let path):
+            // `/path/to.sock` or `unix@/path`: host and port are unused (the path doubles as the host for display).
+            guard path.hasPrefix("/") else {
+                error("server '\(name)': UNIX socket path must be absolute, got '\(w[2])'", loc)
+                return
+            }
+            s = ServerConfig(name: name, host: path, port: 0, location: loc)
+            s.unixSocketPath = path
+        }
+        s.proto = params.proto ?? .http
         s.weight = params.weight
         s.maxconn = params.maxconn
         s.maxqueue = params.maxqueue
@@ -131,6 +144,24 @@ extension ConfigParseSession {
             case "check":
                 params.health.enabled = true
                 i += 1
+            case "proto":
+                // FCGI-1: `proto fcgi`; `h1` is HAProxy's explicit HTTP/1 mux (same as no `proto`).
+                switch value {
+                case "fcgi": params.proto = .fcgi
+                case "h1": params.proto = .http
+                case "h2":
+                    error("\(keyword) parameter 'proto h2' is not supported yet (HTTP/2 to servers)", loc)
+                    ok = false
+                case nil:
+                    error("'proto' expects a protocol name ('fcgi')", loc)
+                    ok = false
+                case let v?:
+                    var msg = "'proto': unknown protocol '\(v)' (breakwater supports 'fcgi' and 'h1' on \(keyword) lines)"
+                    if let s = UnsupportedKeywords.suggestion(for: v, among: ["fcgi", "h1", "h2"]) { msg += "; did you mean '\(s)'?" }
+                    error(msg, loc)
+                    ok = false
+                }
+                i += 2
             case "no-check":
                 params.health.enabled = false
                 i += 1
@@ -159,7 +190,7 @@ extension ConfigParseSession {
             let list = notYet.map { "'\($0)'" }.joined(separator: ", ")
             let verb = notYet.count == 1 ? "is" : "are"
             error("\(keyword) parameter\(notYet.count == 1 ? "" : "s") \(list) \(verb) not supported yet "
-                  + "(FastCGI, TLS to servers, agent checks and slowstart come with later issues)", loc)
+                  + "(TLS to servers, agent checks and slowstart come with later issues)", loc)
             ok = false
         }
         return ok ? params : nil

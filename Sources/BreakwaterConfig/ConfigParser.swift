@@ -45,6 +45,8 @@ enum SectionState: Equatable {
     case proxy
     /// A section that was rejected as a whole; its body is skipped without further errors.
     case skipped
+    /// An `fcgi-app` section: `ConfigParseSession.currentApp` holds the draft.
+    case fcgiApp
 }
 
 /// One parsing run: mutable state behind `ConfigParser.parse`.
@@ -65,6 +67,12 @@ struct ConfigParseSession {
     var frontendNames: [String: SourceLocation] = [:]
     var backendNames: [String: SourceLocation] = [:]
     var firstFile: String?
+    /// The `fcgi-app` section being read, the finished ones, and where each name was first declared.
+    var currentApp: FastCGIAppDraft?
+    var fcgiApps: [FastCGIAppDraft] = []
+    var fcgiAppNames: [String: SourceLocation] = [:]
+    /// `fcgi-app` name → configuration, filled in by `resolveFastCGI` (second pass).
+    var resolvedFastCGIApps: [String: FastCGIAppConfig] = [:]
 
     init(environment: [String: String], strict: Bool) {
         lexer = ConfigLexer(environment: environment)
@@ -155,8 +163,7 @@ struct ConfigParseSession {
         }
         if kw == "fcgi-app" {
             closeSection()
-            error("'fcgi-app' is not supported yet", loc)
-            section = .skipped
+            openFastCGIApp(words, loc)
             return
         }
         switch section {
@@ -168,6 +175,8 @@ struct ConfigParseSession {
             parseGlobalLine(words, loc)
         case .proxy:
             parseProxyLine(words, loc)
+        case .fcgiApp:
+            parseFastCGIAppLine(words, loc)
         }
     }
 
@@ -233,6 +242,7 @@ struct ConfigParseSession {
                 finished.append(draft)
             }
         }
+        if section == .fcgiApp { closeFastCGIApp() }
         current = nil
         section = .none
     }
@@ -241,6 +251,7 @@ struct ConfigParseSession {
 
     mutating func finish() -> ConfigParseResult {
         closeSection()
+        resolveFastCGI()
         let snapshot = buildSnapshot()
         validate(snapshot)
         let ok = !diagnostics.contains { $0.severity == .error }
@@ -248,11 +259,16 @@ struct ConfigParseSession {
     }
 
     func resolve(_ c: PendingCondition?, in draft: ProxyDraft) -> RuleCondition? {
+        resolve(c, acls: draft.acls)
+    }
+
+    /// Resolves named ACLs against `acls` (complete once their section has ended).
+    func resolve(_ c: PendingCondition?, acls: [String: [ACLTest]]) -> RuleCondition? {
         guard let c else { return nil }
         let terms = c.terms.map { term in
             term.map { f in
                 ConditionFactor(negated: f.negated, name: f.name,
-                                tests: f.lookupName.flatMap { draft.acls[$0] } ?? f.tests)
+                                tests: f.lookupName.flatMap { acls[$0] } ?? f.tests)
             }
         }
         return RuleCondition(polarity: c.polarity, terms: terms)
@@ -310,6 +326,7 @@ struct ConfigParseSession {
                 // A listen section serves its stats page once, on its frontend side (like its rules).
                 b.statsPage = d.kind == .listen ? nil : d.statsPage
                 b.stickTable = d.stickTable
+                b.fastCGIApp = d.fcgiAppName.flatMap { resolvedFastCGIApps[$0] }
                 snap.backends.append(b)
             }
         }

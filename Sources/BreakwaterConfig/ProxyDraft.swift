@@ -23,6 +23,9 @@ struct ServerParams: Equatable {
     /// Health parameters written by a line of the current section (the server line itself or one of the
     /// section's `default-server` lines). SEED-1 backend lines only fill in the others.
     var healthParamsSetInSection: Set<String> = []
+    /// `proto fcgi` / `proto h1` when written (on the line or a `default-server` line); nil = not written
+    /// (SEED-4 looks at whether any server of a FastCGI backend wrote one).
+    var proto: ServerProtocol?
 
     mutating func noteGiven(_ keyword: String) {
         if !healthParamsGiven.contains(keyword) { healthParamsGiven.append(keyword) }
@@ -142,6 +145,9 @@ struct ProxyDraft {
     /// `stick-table` of this proxy (at most one, STK-1) and the line declaring it.
     var stickTable: StickTableConfig?
     var stickTableLocation: SourceLocation?
+    /// `use-fcgi-app NAME` (backend/listen) and its line; resolved in the second pass (FCGI-1).
+    var fcgiAppName: String?
+    var fcgiAppLocation: SourceLocation?
 
     init(kind: ProxyKind, name: String, location: SourceLocation) {
         self.kind = kind
@@ -168,6 +174,8 @@ struct ProxyDraft {
         tcpRules = []
         stickTable = nil
         stickTableLocation = nil
+        fcgiAppName = nil
+        fcgiAppLocation = nil
     }
 
     var sectionDescription: String { "\(kind.rawValue) '\(name)'" }

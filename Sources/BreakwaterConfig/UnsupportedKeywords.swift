@@ -30,7 +30,7 @@ enum UnsupportedKeywords {
     static let proxyKeywords = [
         "mode", "log", "no", "option", "retries", "timeout", "maxconn", "bind", "default_backend", "use_backend",
         "acl", "http-request", "balance", "server", "default-server", "http-reuse", "http-check", "stats",
-        "stick-table", "tcp-request",
+        "stick-table", "tcp-request", "use-fcgi-app",
         // SEED-1 (spec §16): server parameters written as section lines, accepted with a seed warning.
         "observe", "error-limit", "on-error",
     ]
@@ -39,7 +39,6 @@ enum UnsupportedKeywords {
     static let proxyNotSupportedYet: [String: String] = [
         "stick": "stick tables",
         "tcp-check": "tcp-check rules",
-        "use-fcgi-app": "FastCGI",
     ]
 
     /// `stats` keywords of a proxy section: supported, and those of a later issue.
@@ -93,13 +92,20 @@ enum UnsupportedKeywords {
     /// Server parameters a later issue implements (health checks, FastCGI, TLS to servers).
     static let serverParamsNotSupportedYet: [String: Int] = [
         // name: number of arguments
-        "on-marked-up": 1, "proto": 1, "slowstart": 1, "ssl": 0, "verify": 1, "check-ssl": 0, "sni": 1,
+        "on-marked-up": 1, "slowstart": 1, "ssl": 0, "verify": 1, "check-ssl": 0, "sni": 1,
         "ca-file": 1, "crt": 1, "agent-check": 0, "agent-port": 1, "agent-inter": 1, "init-state": 1,
     ]
     static let serverParams = [
         "weight", "maxconn", "maxqueue", "disabled", "enabled", "backup", "check", "no-check", "port", "addr",
         "inter", "fastinter", "downinter", "rise", "fall", "observe", "error-limit", "on-error", "on-marked-down",
+        "proto",
     ]
+
+    /// Keywords of an `fcgi-app` section (spec FCGI-3).
+    static let fcgiAppKeywords = [
+        "docroot", "index", "path-info", "set-param", "pass-header", "log-stderr", "option", "no", "acl",
+    ]
+    static let fcgiAppOptions = ["keep-conn", "mpxs-conns", "max-reqs", "get-values"]
 
     /// `bind` options for TLS (a later issue).
     static let bindTLSOptions: [String: Int] = [

@@ -19,8 +19,9 @@ public struct GlobalSettings: Sendable, Equatable {
     public var maxHeaderBytes: Int = 16_384
     /// Maximum number of header fields in one message (`tune.http.maxhdr`).
     public var maxHeaderCount: Int = 101
-    /// Idle server connections kept per server (`pool-max-conn` analogue), bounded.
-    public var maxIdleConnectionsPerServer: Int = 64
+    /// Idle server connections kept per server per event loop (`pool-max-conn` analogue). High enough
+    /// that a busy proxy never churns server connections (ephemeral ports), bounded all the same.
+    public var maxIdleConnectionsPerServer: Int = 1024
     /// `ssl-default-bind-*`, `tune.ssl.*` (GLB-3, GLB-6).
     public var tlsDefaults = TLSGlobalDefaults()
 

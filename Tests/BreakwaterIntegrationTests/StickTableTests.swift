@@ -33,8 +33,10 @@ extension Integration {
         /// `count` requests on one keep-alive connection from `source`; returns the status codes.
         static func burst(_ port: Int, from source: String, count: Int, path: String = "/r") async throws -> [Int] {
             let urls = (0..<count).map { "http://127.0.0.1:\(port)\(path)?\($0)" }
-            let (_, out, _) = try await runProcess("/usr/bin/curl", ["-s", "--interface", source, "-o", "/dev/null", "-w", "%{http_code}\\n"] + urls, timeout: 60)
-            return out.split(separator: "\n").compactMap { Int($0) }
+            let (_, out, err) = try await runProcess("/usr/bin/curl", ["-sS", "--interface", source, "-o", "/dev/null", "-w", "%{http_code}\\n"] + urls, timeout: 60)
+            let codes = out.split(separator: "\n").compactMap { Int($0) }
+            if codes.count != count { Issue.record("curl from \(source): \(err)") }
+            return codes
         }
 
         @Test("Seed block: 50 requests pass, the 51st is held ~2 s then 500, others unaffected, flows again after the window")
@@ -132,6 +134,7 @@ extension Integration {
                     default_backend app
                 backend app
                 \(serverLine("s1", b))
+
                 """
             }
             let dir = try makeTempDir("stk-diff")

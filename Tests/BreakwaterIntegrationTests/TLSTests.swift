@@ -101,10 +101,12 @@ extension Integration {
             ]
             for (options, message) in cases {
                 let cfg = env.dir.appendingPathComponent("err.cfg")
-                try "\(Cfg.global)\(Cfg.defaults())frontend fe\n    bind 127.0.0.1:\(Ports.free()) ssl \(options)\n".write(to: cfg, atomically: true, encoding: .utf8)
+                let text = "\(Cfg.global)\(Cfg.defaults())frontend fe\n    bind 127.0.0.1:\(Ports.free()) ssl \(options)\n"
+                try text.write(to: cfg, atomically: true, encoding: .utf8)
+                let bindLine = (text.components(separatedBy: "\n").firstIndex { $0.contains("    bind ") } ?? -1) + 1
                 let (code, out, err) = try await runProcess(try breakwaterBinary(), ["check", "-f", cfg.path])
                 #expect(code != 0)
-                #expect((out + err).contains("\(cfg.path):5: error:"), "\(out)\(err)")
+                #expect((out + err).contains("\(cfg.path):\(bindLine): error:"), "\(out)\(err)")
                 #expect((out + err).contains(message), "\(out)\(err)")
             }
         }
