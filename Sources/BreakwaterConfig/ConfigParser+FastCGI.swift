@@ -39,8 +39,6 @@ struct FastCGIAppDraft {
     var aclOrder: [String] = []
     /// Built when the section ends (conditions resolved); `logStderr` is filled in by `resolveFastCGI`.
     var config: FastCGIAppConfig?
-
-    var description: String { "fcgi-app '\(name)'" }
 }
 
 /// `fcgi-app` sections, `use-fcgi-app`, and the FastCGI server checks (spec FCGI-1, FCGI-3, FCGI-5, FCGI-6,
@@ -289,9 +287,11 @@ extension ConfigParseSession {
             let noneWritten = d.serverParams.allSatisfy { $0.proto == nil }
             if !d.servers.isEmpty, noneWritten {
                 let n = d.servers.count
-                seedWarning("proxy '\(d.name)': FCGI app configured but no FCGI server found: HAProxy rejects this; Breakwater treats "
-                            + (n == 1 ? "its server" : "all \(n) servers") + " as 'proto fcgi' (write 'proto fcgi' on the 'server' lines, SEED-4)",
-                            at)
+                let haproxy = "proxy '\(d.name)': FCGI app configured but no FCGI server found"
+                let fix = "write 'proto fcgi' on the 'server' lines"
+                seedWarning(strict ? "\(haproxy) (\(fix); SEED-4)"
+                                : "\(haproxy): HAProxy rejects this; Breakwater treats " + (n == 1 ? "its server" : "all \(n) servers")
+                                    + " as 'proto fcgi' (\(fix), SEED-4)", at)
                 for j in finished[i].servers.indices { finished[i].servers[j].proto = .fcgi }
             } else if !d.servers.contains(where: { $0.proto == .fcgi }) {
                 error("proxy '\(d.name)': FCGI app configured but no FCGI server found (add 'proto fcgi' to its FastCGI servers)", at)

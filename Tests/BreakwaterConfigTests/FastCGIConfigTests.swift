@@ -101,7 +101,8 @@ import Testing
         let r = parse(Self.issueBlock(), strict: true)
         #expect(errors(r).map(\.location.line) == [16, 17, 22], "\(r.diagnostics.map(\.description))")
         #expect(errors(r).allSatisfy { $0.isSeedExtension })
-        expectError(r, line: 22, "proxy 'php_fpm_cluster': FCGI app configured but no FCGI server found")
+        expectError(r, line: 22, "proxy 'php_fpm_cluster': FCGI app configured but no FCGI server found (write 'proto fcgi'")
+        #expect(!r.diagnostics.contains { $0.message.contains("Breakwater treats") })
         expectError(r, line: 16, "HAProxy sends '\\1' literally")
         expectError(r, line: 17, "HAProxy rejects an empty set-param value")
 
