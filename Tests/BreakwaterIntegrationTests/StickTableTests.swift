@@ -33,7 +33,9 @@ extension Integration {
         /// `count` requests on one keep-alive connection from `source`; returns the status codes.
         static func burst(_ port: Int, from source: String, count: Int, path: String = "/r") async throws -> [Int] {
             let urls = (0..<count).map { "http://127.0.0.1:\(port)\(path)?\($0)" }
-            let (_, out, err) = try await runProcess("/usr/bin/curl", ["-sS", "--interface", source, "-o", "/dev/null", "-w", "%{http_code}\\n"] + urls, timeout: 60)
+            // `-o` applies to one URL only: give every URL its own, or bodies mix into the codes.
+            let args = ["-sS", "--interface", source, "-w", "%{http_code}\\n"] + urls.flatMap { ["-o", "/dev/null", $0] }
+            let (_, out, err) = try await runProcess("/usr/bin/curl", args, timeout: 60)
             let codes = out.split(separator: "\n").compactMap { Int($0) }
             if codes.count != count { Issue.record("curl from \(source): \(err)") }
             return codes

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Set-up helpers shared by bench/tls.sh and bench/fastcgi.sh, on top of
 # common.sh (source that first): Debian packages, the Breakwater binary, a
 # private network namespace, the RLIMIT_NOFILE clamp and the machine line.
@@ -24,7 +24,7 @@ resolve_breakwater() {
     [[ -x $BREAKWATER_BIN ]] || die "BREAKWATER_BIN=$BREAKWATER_BIN is not an executable file; build it with \`swift build -c release --product breakwater\` (in $1) or point BREAKWATER_BIN at a binary (bench/lib/standin-breakwater.sh runs HAProxy in its place)"
     BREAKWATER_BIN=$(cd "$(dirname "$BREAKWATER_BIN")" && pwd)/$(basename "$BREAKWATER_BIN")
     BREAKWATER_REAL=1
-    [[ $(basename "$BREAKWATER_BIN") == standin-breakwater.sh ]] && BREAKWATER_REAL=0
+    if [[ $(basename "$BREAKWATER_BIN") == standin-breakwater.sh ]]; then BREAKWATER_REAL=0; fi
     export BREAKWATER_BIN
 }
 
@@ -44,7 +44,7 @@ enter_netns() {
         export BENCH_IN_NETNS=1
         exec unshare -n -- bash -c 'ip link set lo up && exec "$@"' bench-netns "$script" "$@"
     fi
-    [[ $NETNS == 1 ]] && log "WARNING: cannot create a network namespace (needs root); using the host's loopback"
+    if [[ $NETNS == 1 ]]; then log "WARNING: cannot create a network namespace (needs root); using the host's loopback"; fi
     NETNS_NOTE="host network namespace"
 }
 
