@@ -12,6 +12,9 @@
 #   SLOW_MS         slow.php sleep, ms                               (default 200)
 #   PARTS           "tiny drill", or one of them                      (default both)
 #   PEERS           any of Breakwater HAProxy nginx                  (default all three)
+#   FCGI_KEEP_CONN  1 (default): `option keep-conn` + `http-reuse always` for
+#                   Breakwater/HAProxy; 0: `no option keep-conn` (a new FastCGI
+#                   connection per request). See bench/README.md for why.
 #   NGINX_KEEPALIVE nginx upstream `keepalive` (idle conns per worker; 0 = none) (default 4)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater;
 #                   build it with `swift build -c release --product breakwater`)
@@ -35,6 +38,7 @@ SLOW_MS=${SLOW_MS:-200}
 PARTS=${PARTS:-"tiny drill"}
 PEERS=${PEERS:-"Breakwater HAProxy nginx"}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-4}
+FCGI_KEEP_CONN=${FCGI_KEEP_CONN:-1}
 POOL=8          # php-fpm workers = server maxconn
 WARMUP=2        # seconds of wrk per peer per round before its measured runs
 WRK_THREADS=2
@@ -42,6 +46,7 @@ WRK_THREADS=2
 for v in DURATION RUNS DRILL_SECONDS DRILL_CONNS SLOW_MS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
 done
+[[ $FCGI_KEEP_CONN == 0 || $FCGI_KEEP_CONN == 1 ]] || die "FCGI_KEEP_CONN must be 0 or 1"
 [[ $NGINX_KEEPALIVE =~ ^[0-9]+$ ]] || die "NGINX_KEEPALIVE must be a non-negative integer"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge $WRK_THREADS ]] || die "CONNS entries must be integers >= $WRK_THREADS"; done
 for x in $PARTS; do [[ $x == tiny || $x == drill ]] || die "PARTS entries must be tiny or drill (got $x)"; done
@@ -116,6 +121,17 @@ log "php-fpm on 127.0.0.1:$FPM_PORT (pid $FPM_PID, $FPM_WORKERS workers)"
 # One file for Breakwater and HAProxy. HAProxy's fcgi-app needs `proto fcgi`
 # on the server line and `mode http`; maxconn 8 = the pool, so bursts wait in
 # the proxy's queue (timeout queue 30s), not in php-fpm's listen backlog.
+# keep-conn is on by default in HAProxy; a php-fpm worker then stays on its
+# connection until the proxy closes it. HAProxy 2.6 counts maxconn in requests,
+# not connections, and with `http-reuse safe` (the default) and 2 threads it
+# opens a 9th..16th connection while 8 idle ones pin every worker: the pool
+# stalls (~3 req/s). So keep-conn goes with `http-reuse always` (at most 8
+# connections), or is switched off.
+if [[ $FCGI_KEEP_CONN == 1 ]]; then
+    KC_LINE="option keep-conn" REUSE_LINE="    http-reuse always"
+else
+    KC_LINE="no option keep-conn" REUSE_LINE=""
+fi
 CFG=$WORK/fcgi.cfg
 cat >"$CFG" <<CFG
 global
@@ -132,7 +148,7 @@ defaults
 fcgi-app php
     docroot $WWW
     index index.php
-    option keep-conn
+    $KC_LINE
 
 frontend fe
     bind 127.0.0.1:$FE_PORT
@@ -140,6 +156,7 @@ frontend fe
 
 backend php_fpm
     use-fcgi-app php
+$REUSE_LINE
     balance leastconn
     timeout queue 30s
     server fpm1 127.0.0.1:$FPM_PORT proto fcgi maxconn $POOL
@@ -329,10 +346,10 @@ mkdir -p "$BENCH_DIR/out"
 REPORT=$BENCH_DIR/out/fastcgi-$(date -u +%Y%m%dT%H%M%SZ).md
 python3 - "$TINY" "$DRILL" "$MACHINE" "$DURATION" "$RUNS" "$CONNS" "$DRILL_SECONDS" "$DRILL_CONNS" "$SLOW_MS" \
     "$POOL" "$PEERS" "$BREAKWATER_BIN" "$BREAKWATER_REAL" "$CFG" "$NGX/nginx.conf" "$FPM_CONF" "$NETNS_NOTE" \
-    "$MAXCONN_NOTE" "$LOAD_START" "$LOAD_END" "$NGINX_KEEPALIVE" "$FPM_ERRLOG" >"$REPORT" <<'PY'
+    "$MAXCONN_NOTE" "$LOAD_START" "$LOAD_END" "$NGINX_KEEPALIVE" "$FPM_ERRLOG" "$KC_LINE${REUSE_LINE:+, http-reuse always}" >"$REPORT" <<'PY'
 import sys, statistics as st
 (tiny, drill, machine, duration, runs, conns, dsec, dconns, slow_ms, pool, peers, bw_bin, bw_real, cfg,
- ngx_cfg, fpm_cfg, netns, maxconn_note, load0, load1, ngx_ka, fpm_err) = sys.argv[1:]
+ ngx_cfg, fpm_cfg, netns, maxconn_note, load0, load1, ngx_ka, fpm_err, kc) = sys.argv[1:]
 PEERS = peers.split()
 def num(s):
     try: return float(s)
@@ -346,7 +363,7 @@ def ratio(a, b): return "n/a" if a is None or not b else f"{a / b:.2f}x"
 o = [f"machine: {machine}", "",
      f"# FastCGI: one php-fpm pool (pm static, {pool} workers) behind {', '.join(PEERS)} (loopback)", "",
      f"One peer at a time; Breakwater and HAProxy run the same config file (`fcgi-app`, `server ... proto fcgi "
-     f"maxconn {pool}`, `timeout queue 30s`), nginx runs `fastcgi_pass` to an upstream with "
+     f"maxconn {pool}`, `timeout queue 30s`, `{kc}`), nginx runs `fastcgi_pass` to an upstream with "
      + (f"`keepalive {ngx_ka}` per worker and `fastcgi_keep_conn on`" if ngx_ka != "0" else "no keepalive")
      + f" (2 workers; nginx has no per-server queue). {netns}. Load average {load0} at start, {load1} at end.", ""]
 rows = {}

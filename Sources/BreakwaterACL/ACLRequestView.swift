@@ -18,12 +18,27 @@ public protocol ACLRequestView {
     func aclSourceValue(data: StoreType.Kind, table: String) -> Int64?
     /// `sc_inc_gpc0(slot)`: increments and returns the new value.
     func aclIncrementGPC0(slot: Int) -> Int64?
+    /// TLS facts of the client connection; nil on a clear-text connection.
+    var aclTLS: ACLTLSInfo? { get }
+}
+
+/// What `ssl_fc_*` fetches read.
+public struct ACLTLSInfo: Sendable {
+    public var sni: String?
+    public var protocolVersion: String
+    public var resumed: Bool
+    public init(sni: String?, protocolVersion: String, resumed: Bool) {
+        self.sni = sni
+        self.protocolVersion = protocolVersion
+        self.resumed = resumed
+    }
 }
 
 extension ACLRequestView {
     public func aclStickValue(slot: Int, data: StoreType.Kind, table: String?) -> Int64? { nil }
     public func aclSourceValue(data: StoreType.Kind, table: String) -> Int64? { nil }
     public func aclIncrementGPC0(slot: Int) -> Int64? { nil }
+    public var aclTLS: ACLTLSInfo? { nil }
 }
 
 /// Splits a header value on commas outside quotes and trims optional whitespace, like HAProxy's `hdr()`.

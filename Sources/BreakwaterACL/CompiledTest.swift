@@ -52,11 +52,30 @@ struct CompiledTest: Sendable {
             return matchInteger(request.aclSourceValue(data: data, table: table))
         case .stickIncrementGPC0(let slot):
             return matchInteger(request.aclIncrementGPC0(slot: slot))
+        case .tls(let fact):
+            let info = request.aclTLS
+            switch fact {
+            case .active: return matchBool(info != nil)
+            case .resumed: return info.map { matchBool($0.resumed) } ?? false
+            case .sni:
+                guard let sni = info?.sni else { return false }
+                return method == .found || matchString(Substring(sni))
+            case .proto:
+                guard let p = info?.protocolVersion else { return false }
+                return method == .found || matchString(Substring(p))
+            }
         case .src:
             guard let address = request.aclSourceAddress else { return false }
             if method == .found { return true }
             return addresses.contains { Self.ipMatches(address, $0) }
         }
+    }
+
+    /// Boolean fetches: true/false unless an integer comparison was asked for.
+    private func matchBool(_ value: Bool) -> Bool {
+        if method == .int { return integers.contains { $0.matches(value ? 1 : 0) } }
+        if method == .found { return true }
+        return value
     }
 
     /// Integer fetches: no value means the ACL is false (spec ACL-5).

@@ -80,6 +80,14 @@ extension ConfigParseSession {
             fetch = base == "always_true" ? .alwaysTrue : .alwaysFalse
             kind = .bool
             method = .bool
+        case "ssl_fc", "ssl_fc_is_resumed":
+            fetch = .tls(base == "ssl_fc" ? .active : .resumed)
+            kind = .bool
+            method = .bool
+        case "ssl_fc_sni", "req.ssl_sni", "ssl_fc_protocol":
+            fetch = .tls(base == "ssl_fc_protocol" ? .proto : .sni)
+            kind = .str
+            method = .str
         default:
             guard let counter = attempt(loc, { () throws -> SampleFetch? in
                 do { return try Self.counterFetch(base, arg, owner: owner) } catch let e as ConfigError {
@@ -97,7 +105,8 @@ extension ConfigParseSession {
             } else {
                 var msg = "\(display): unknown fetch method '\(base)'"
                 let known = ["path", "path_beg", "path_end", "path_sub", "path_reg", "hdr", "req.hdr", "hdr_beg",
-                             "hdr_end", "hdr_sub", "hdr_reg", "method", "src", "always_true", "always_false"]
+                             "hdr_end", "hdr_sub", "hdr_reg", "method", "src", "always_true", "always_false",
+                             "ssl_fc", "ssl_fc_sni", "ssl_fc_protocol", "ssl_fc_is_resumed", "req.ssl_sni"]
                 if let s = UnsupportedKeywords.suggestion(for: base, among: known) { msg += "; did you mean '\(s)'?" }
                 error(msg, loc)
             }

@@ -139,8 +139,8 @@ enum UnsupportedKeywords {
     /// ACL fetches a later issue implements.
     static func fetchNotSupportedYet(_ name: String) -> Bool {
         name.hasPrefix("sc_") || name.hasPrefix("sc0_") || name.hasPrefix("sc1_") || name.hasPrefix("sc2_")
-            || (name.hasPrefix("src_") && name != "src") || name.hasPrefix("ssl_fc") || name == "req.ssl_sni"
-            || name == "nbsrv" || name.hasPrefix("ssl_c") || name.hasPrefix("ssl_f")
+            || (name.hasPrefix("src_") && name != "src") || name == "nbsrv" || name.hasPrefix("ssl_c")
+            || name.hasPrefix("ssl_f") || name.hasPrefix("ssl_bc")
     }
 
     /// The closest candidate at edit distance ≤ 2, if any.

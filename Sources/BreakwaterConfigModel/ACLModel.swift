@@ -14,6 +14,16 @@ public enum SampleFetch: Sendable, Equatable, CustomStringConvertible {
     case sourceCounter(data: StoreType.Kind, table: String)
     /// `sc_inc_gpc0(slot)` / `scN_inc_gpc0`: increments gpc0 and returns the new value.
     case stickIncrementGPC0(slot: Int)
+    /// TLS facts of the client connection (spec ACL-2): `ssl_fc`, `ssl_fc_sni` / `req.ssl_sni`,
+    /// `ssl_fc_protocol`, `ssl_fc_is_resumed`.
+    case tls(TLSFact)
+
+    public enum TLSFact: String, Sendable, Equatable {
+        case active = "ssl_fc"
+        case sni = "ssl_fc_sni"
+        case proto = "ssl_fc_protocol"
+        case resumed = "ssl_fc_is_resumed"
+    }
 
     public var description: String {
         switch self {
@@ -21,6 +31,7 @@ public enum SampleFetch: Sendable, Equatable, CustomStringConvertible {
             return "sc_\(data.rawValue)(\(slot)\(table.map { "," + $0 } ?? ""))"
         case .sourceCounter(let data, let table): return "src_\(data.rawValue)(\(table))"
         case .stickIncrementGPC0(let slot): return "sc_inc_gpc0(\(slot))"
+        case .tls(let fact): return fact.rawValue
         case .path: return "path"
         case .header(let n): return "hdr(\(n))"
         case .method: return "method"

@@ -153,13 +153,24 @@ public final class FastCGIApplication: @unchecked Sendable {
         let decoded = Self.percentDecode(rawPath)
         let badChars = decoded.map { $0.contains(0x0A) || $0.contains(0x00) } ?? false
         var captures: [[UInt8]?] = []
+        var regexGroup1 = false
         if let regex = pathInfo, let dpath = decoded, !badChars {
             let subject = Self.latin1String(dpath)
             if let match = try? regex.firstMatch(in: subject) {
                 captures = (0..<match.output.count).map { i in
                     match.output[i].substring.map { $0.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
                 }
+                regexGroup1 = captures.count > 1 && captures[1] != nil
             }
+        }
+
+        // SEED-2 (the write-up's intent): when group 1 did not participate — `/` served through
+        // `index`, or a path the regex does not match — `\1` stands for the script name derived as
+        // in FCGI-7, so `set-param SCRIPT_FILENAME /var/www/html/\1` still names `index.php` for `/`.
+        if pathInfo != nil, let dpath = decoded, !badChars, captures.count < 2 || captures[1] == nil {
+            var derived = dpath
+            if let index = config.index, derived.last == UInt8(ascii: "/") { derived += Array(index.utf8) }
+            if captures.isEmpty { captures = [dpath, derived] } else { captures[1] = derived }
         }
 
         // set-param rules (FCGI-6): for the same name, the last rule whose condition holds wins.
@@ -195,7 +206,7 @@ public final class FastCGIApplication: @unchecked Sendable {
             scriptName = dpath
             if pathInfo != nil {
                 if badChars { throw .invalidRequestPath("LF or NUL in the decoded path") }
-                if captures.count > 1, let script = captures[1] {
+                if regexGroup1, captures.count > 1, let script = captures[1] {
                     scriptName = script
                     if captures.count > 2, let info = captures[2] { pathInfoValue = info }
                 }

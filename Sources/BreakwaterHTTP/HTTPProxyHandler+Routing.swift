@@ -23,6 +23,7 @@ extension HTTPProxyHandler {
                                    bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
         request.record.tR = ms(start, request.headComplete)
         request.tables = frontend.tables
+        request.tls = tlsInfo
         if io.isHTTP2 {
             // Absolute form in logs (LOG-3); bodies may come without a length on h2.
             request.absoluteScheme = isTLS ? "https" : "http"

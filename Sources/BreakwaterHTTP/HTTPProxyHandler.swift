@@ -5,6 +5,7 @@ import NIOHTTP1
 import BreakwaterACL
 import BreakwaterConfigModel
 import BreakwaterStickTables
+import BreakwaterTLS
 
 /// The client side of the HTTP/1.1 proxy: one instance per client connection.
 ///
@@ -48,6 +49,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var connectionEntries = TrackedEntries()
     var acceptedAt: NIODeadline = .now()
     var acceptedWallMs: Int64 = 0
+    /// TLS facts of the client connection for `ssl_fc_*` fetches (nil on clear text).
+    var tlsInfo: ACLTLSInfo?
 
     /// The client connection is TLS (`~` after the frontend name in logs, HTTPS for FastCGI).
     let isTLS: Bool
@@ -66,6 +69,14 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         self.context = context
         acceptedAt = .now()
         acceptedWallMs = currentWallMs()
+        if isTLS {
+            // The TLS handler sits on this channel (HTTP/1.1) or on the parent connection (HTTP/2 stream).
+            // (An accepted connection's own parent is the listener, on another loop: never look there.)
+            let tlsChannel = io.isHTTP2 ? (context.channel.parent ?? context.channel) : context.channel
+            if let tls = try? tlsChannel.pipeline.syncOperations.handler(type: OpenSSLServerHandler.self), let info = tls.info {
+                tlsInfo = ACLTLSInfo(sni: info.serverName, protocolVersion: info.protocolVersion, resumed: info.resumed)
+            }
+        }
         pool = pools.pool(for: context.eventLoop)
         if let remote = context.channel.remoteAddress {
             clientAddress = remote.ipAddress ?? "unix"
@@ -83,7 +94,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         idleDeadline = nil
         timerTask?.cancel()
         if let request = current {
-            if case .responded = request.phase, request.requestComplete {
+            if request.phase.isResponded || request.phase.isLocal, request.requestComplete {
                 // The response was complete (an HTTP/2 stream closes as soon as both ends are done).
                 finish(request)
             } else {

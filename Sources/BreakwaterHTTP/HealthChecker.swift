@@ -120,7 +120,12 @@ final class ServerCheckLoop: @unchecked Sendable {
         self.server = server
         self.loop = loop
         let cfg = server.config.health
-        address = try? SocketAddress(ipAddress: cfg.address ?? server.config.host, port: cfg.port ?? server.config.port)
+        if let path = server.config.unixSocketPath, cfg.address == nil, cfg.port == nil {
+            // A UNIX-socket server (e.g. a PHP-FPM pool) is checked on its socket.
+            address = try? SocketAddress(unixDomainSocketPath: path)
+        } else {
+            address = try? SocketAddress(ipAddress: cfg.address ?? server.config.host, port: cfg.port ?? server.config.port)
+        }
     }
 
     func schedule(inMs ms: Int64) {

@@ -2,6 +2,7 @@ import BreakwaterACL
 import BreakwaterConfigModel
 import BreakwaterObservability
 import BreakwaterStickTables
+import BreakwaterACL
 import NIOCore
 import NIOHTTP1
 
@@ -35,6 +36,11 @@ enum RequestPhase: CustomStringConvertible {
         case .responded: return "responded"
         case .tarpit: return "tarpit"
         }
+    }
+
+    var isLocal: Bool {
+        if case .localResponse = self { return true }
+        return false
     }
 
     var isResponded: Bool {
@@ -105,6 +111,8 @@ final class ProxyRequest {
     var trackedEntries = TrackedEntries()
     /// Response bytes already added to the tracked entries' `bytes_out_*`.
     var bytesOutAccounted = 0
+    /// TLS facts of the client connection (`ssl_fc_*`).
+    var tls: ACLTLSInfo?
     /// Tables reachable from this request's fetches.
     var tables: [String: StickTable] = [:]
     /// Refused as malformed: logged as `<BADREQ>`.
@@ -192,6 +200,8 @@ extension ProxyRequest: ACLRequestView {
         guard let t = tables[table], let bytes = sourceAddress, let key = StickKey.address(bytes: bytes) else { return nil }
         return t.read(key: key, data, now: stickNow())
     }
+
+    var aclTLS: ACLTLSInfo? { tls }
 
     func aclIncrementGPC0(slot: Int) -> Int64? {
         trackedEntries.incrementGPC0(slot: slot)
