@@ -405,7 +405,7 @@ if d:
           f"requests only (a request still waiting after 60 s is a wrk timeout). The pool can serve at most "
           f"{int(pool) * 1000 / float(slow_ms):.0f} req/s. php-fpm conns / backlog: the most connections php-fpm held "
           f"(accepted + waiting) and the deepest accept queue, sampled every 0.25 s; a proxy that queues keeps both at "
-          f"or below {pool}. p99 vs best: above 1 = slower tail than the best peer.", "",
+          f"or below about {pool} (a closing connection can add one). p99 vs best: above 1 = slower tail than the best peer.", "",
           "| peer | requests | req/s | 200 | 504 | other 5xx | other status | socket errors c/r/w/t | p50 ms | p99 ms | p99 vs best | php-fpm conns | php-fpm backlog |",
           "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     best_p99 = min((num(v.get("p99", "NA")) for v in d.values() if num(v.get("p99", "NA")) is not None), default=None)

@@ -1,6 +1,7 @@
 import BreakwaterHTTP
 import Dispatch
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,9 +28,12 @@ public struct ReloadCoordinator: Sendable {
         self.validate = validate
     }
 
+    /// Set when this process has handed over (SIGUSR1 from the successor).
+    public let handedOver = HandoverFlag()
+
     /// Returns the successor's pid, or nil if the reload was refused.
     @discardableResult
-    public func reload() -> pid_t? {
+    public func reload() async -> pid_t? {
         if let problems = validate() {
             logger.error("reload refused: the new configuration is invalid; still serving the old one\n\(problems)")
             return nil
@@ -43,20 +47,28 @@ public struct ReloadCoordinator: Sendable {
         for s in sockets { ListenerSockets.makeInheritable(s.fd) }
         defer { for s in sockets { ListenerSockets.makeNonInheritable(s.fd) } }
 
+        // Only one process may poll the shared listening sockets at a time: this one stops accepting
+        // now (the kernel keeps queueing connections) and resumes if the successor never takes over.
+        await server.pauseAccepting()
         var env = ProcessEnvironment.current()
         env[ListenerSockets.environmentKey] = sockets.map { "\($0.key)=\($0.fd)" }.joined(separator: ";")
         let exe = Self.executablePath()
         let argv = [exe] + arguments + ["-sf", String(getpid()), "--server-state-file", statePath]
         guard let pid = Self.spawn(exe, argv, env.map { "\($0.key)=\($0.value)" }) else {
             logger.error("reload failed: cannot start \(exe): \(String(cString: strerror(errno)))")
+            await server.resumeAccepting()
             return nil
         }
         logger.notice("reload: started successor pid \(pid); handing over listeners")
         let logger = self.logger
+        let server = self.server
+        let handedOver = self.handedOver
         DispatchQueue.global().async {
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            logger.warning("reload: successor pid \(pid) exited (status \(status)); this process keeps serving if it has not handed over")
+            guard !handedOver.isSet else { return }
+            logger.warning("reload failed: successor pid \(pid) exited (status \(status)) before taking over; still serving")
+            Task { await server.resumeAccepting() }
         }
         return pid
     }
@@ -93,4 +105,12 @@ public enum ProcessEnvironment {
         }
         return out
     }
+}
+
+/// Set once, from the signal task; read from the successor watcher thread.
+public final class HandoverFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+    public func set() { flag.store(true, ordering: .relaxed) }
 }

@@ -75,6 +75,22 @@ public final class ProxyServer: Sendable {
 
     public var activeConnections: Int { registry.count }
 
+    /// Stops accepting without closing the listening sockets (a successor that inherited them takes
+    /// over; only one process polls a shared socket at a time).
+    public func pauseAccepting() async {
+        for channel in listeners.all {
+            try? await channel.setOption(.autoRead, value: false).get()
+        }
+    }
+
+    /// Accepts again after `pauseAccepting` (the successor failed to take over).
+    public func resumeAccepting() async {
+        for channel in listeners.all {
+            try? await channel.setOption(.autoRead, value: true).get()
+            channel.read()
+        }
+    }
+
     /// Closes the listening sockets; established connections continue.
     public func stopAccepting() async {
         for channel in listeners.all {

@@ -114,10 +114,11 @@ struct ProxyCommand: AsyncParsableCommand {
             switch sig {
             case SIGUSR2:
                 logger.notice("SIGUSR2 received: reloading")
-                reload.reload()
+                await reload.reload()
             case SIGUSR1:
                 logger.notice("SIGUSR1 received: soft stop, draining for up to \(gracePeriod)s")
                 handedOver = true
+                reload.handedOver.set()
                 stopping.set()
                 checker.stop()
                 await admin.stop()

@@ -162,9 +162,9 @@ import Testing
         #expect(seedLines.count == 3)
         #expect(warnings(r).filter(\.isSeedExtension).map(\.location.line) == seedLines)
         #expect(warnings(r).filter(\.isSeedExtension).allSatisfy { $0.message.contains("SEED-1") && $0.message.contains("default-server") })
-        #expect(warnings(r).map(\.message).contains { $0.contains("tune.ssl.default-dh-param") })
+        #expect(r.snapshot?.global.tlsDefaults.dhParamBits == 2048)
         #expect(warnings(r).map(\.message).contains { $0.contains("no enabled listener") })
-        #expect(warnings(r).count == 5, "\(warnings(r).map(\.description))")
+        #expect(warnings(r).count == 4, "\(warnings(r).map(\.description))")
 
         let be = try #require(r.snapshot?.backend(named: "poora_donation_cluster"))
         #expect(be.checkKind == .tcp && be.balance == .leastconn && be.mode == .http)
