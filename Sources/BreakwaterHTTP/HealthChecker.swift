@@ -65,9 +65,7 @@ public final class HealthChecker: Sendable {
             return
         case .wentDown:
             backend.balancer.setUp(server: server.index, false)
-            let after = backend.balancer.load()
-            let active = after.servers.enumerated().filter { i, s in s.isUp && s.adminState != .maint && !backend.servers[i].config.backup }.count
-            let backup = after.servers.enumerated().filter { i, s in s.isUp && s.adminState != .maint && backend.servers[i].config.backup }.count
+            let (after, active, backup) = Self.usableCounts(backend)
             let info = snap.lastInfo.map { ", info: \"\($0)\"" } ?? ""
             let msg = "Server \(backend.config.name)/\(server.config.name) is DOWN, reason: \(snap.lastStatus.reason)\(info), "
                 + "check duration: \(snap.lastDurationMs)ms. \(active) active and \(backup) backup servers left. "
@@ -79,14 +77,23 @@ public final class HealthChecker: Sendable {
             if server.config.health.shutdownSessionsOnDown { server.shutdownSessions() }
         case .wentUp:
             backend.balancer.setUp(server: server.index, true)
-            let after = backend.balancer.load()
-            let active = after.servers.enumerated().filter { i, s in s.isUp && s.adminState != .maint && !backend.servers[i].config.backup }.count
-            let backup = after.servers.enumerated().filter { i, s in s.isUp && s.adminState != .maint && backend.servers[i].config.backup }.count
+            let (after, active, backup) = Self.usableCounts(backend)
             let msg = "Server \(backend.config.name)/\(server.config.name) is UP, reason: \(snap.lastStatus.reason), "
                 + "check duration: \(snap.lastDurationMs)ms. \(active) active and \(backup) backup servers online. "
                 + "0 sessions requeued, \(after.queued) total in queue."
             backend.logStateChange(msg, severity: 5, processLogger: logger)
         }
+    }
+
+    /// The balancer's view after a change, with the usable active and backup servers (HC-9 counts).
+    private static func usableCounts(_ backend: BackendRuntime) -> (BackendLoad, active: Int, backup: Int) {
+        let load = backend.balancer.load()
+        var active = 0
+        var backup = 0
+        for (i, s) in load.servers.enumerated() where s.isUp && s.adminState != .maint {
+            if backend.servers[i].config.backup { backup += 1 } else { active += 1 }
+        }
+        return (load, active, backup)
     }
 
     /// A passive observation from the data path (any event loop).

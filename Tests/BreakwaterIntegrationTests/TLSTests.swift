@@ -5,7 +5,7 @@ import Testing
 /// s_client), two Breakwater instances sharing one ticket-key file, and HAProxy 2.6 in the same
 /// fleet. Enabled once the parser accepts `bind … ssl` (probe below).
 extension Integration {
-    @Suite(.serialized, .enabled(if: TLSSupport.parserAcceptsSSL()))
+    @Suite(.serialized)
     struct TLS {
         @Test("curl --http1.1 over TLS 1.3 with ALPN; the backend answers")
         func curlOverTLS13() async throws {
@@ -122,22 +122,6 @@ enum TLSSupport {
     }
 
     /// True when `breakwater check` accepts a `bind … ssl crt` line (the parser part of issue 5).
-    static func parserAcceptsSSL() -> Bool {
-        guard let bin = try? breakwaterBinary(), let dir = try? makeTempDir("tlsprobe") else { return false }
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cfg = dir.appendingPathComponent("p.cfg")
-        try? "frontend fe\n    mode http\n    bind 127.0.0.1:1 ssl crt /nonexistent.pem\n".write(to: cfg, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = ["check", "-f", cfg.path]
-        let pipe = Pipe()
-        p.standardError = pipe
-        p.standardOutput = pipe
-        guard (try? p.run()) != nil else { return false }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return !text.contains("not supported yet") && !text.contains("unknown")
-    }
 
     static func openssl(_ args: [String]) async throws {
         let (code, _, err) = try await runProcess("/usr/bin/openssl", args)

@@ -54,7 +54,7 @@ final class HAProxyInstance {
     }
 }
 
-@Suite(.serialized, .enabled(if: FileManager.default.fileExists(atPath: "/usr/sbin/haproxy")))
+@Suite(.serialized)
 struct HAProxyInteropTests {
     /// A fleet mid-migration: a ticket issued by HAProxy resumes on Breakwater and vice versa (TLS-8),
     /// for TLS 1.3 and TLS 1.2, with 48- and 80-byte keys.
