@@ -16,7 +16,7 @@ extension HTTPProxyHandler {
 
         let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
         let wallMs = io.sawRequestBytes ? io.requestStartWallMs : currentWallMs()
-        var record = newRecord(wallMs: wallMs)
+        let record = newRecord(wallMs: wallMs)
         // An HTTP/2 stream carries one request; HTTP/1.1 keeps the connection when both sides agree.
         let keepAlive = !io.isHTTP2 && incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
         let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,

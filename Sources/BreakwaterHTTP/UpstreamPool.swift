@@ -122,7 +122,9 @@ final class UpstreamPools: @unchecked Sendable {
     func evictIdle(_ key: UpstreamKey, except loop: EventLoop) {
         let current = ObjectIdentifier(loop)
         for (id, pool) in pools where id != current {
-            pool.ownerLoop?.execute { pool.closeIdle(key) }
+            guard let owner = pool.ownerLoop else { continue }
+            // The pool is only touched on its own loop; the dictionary lookup happens there too.
+            owner.execute { [self] in self.pools[id]?.closeIdle(key) }
         }
     }
 

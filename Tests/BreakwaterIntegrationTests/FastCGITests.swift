@@ -347,3 +347,77 @@ extension Integration {
         }
     }
 }
+
+/// The same requests through HAProxy 2.6's fcgi-app and Breakwater against one php-fpm pool: what
+/// PHP sees must match (spec FCGI-4..FCGI-7). HAProxy-valid config only (no SEED spellings).
+extension Integration {
+    @Suite struct FastCGIDifferential {
+        @Test("HAProxy 2.6 fcgi-app and Breakwater give PHP the same parameters")
+        func sameParameters() async throws {
+            guard FileManager.default.isExecutableFile(atPath: Differential.haproxyPath) else {
+                Issue.record("haproxy is not installed at \(Differential.haproxyPath): scripts/install-test-deps.sh installs it")
+                return
+            }
+            let fpm = try await PHPFPM.start(scripts: PHPFPM.testScripts)
+            let docroot = fpm.docroot.path
+            func cfg(_ port: Int) -> String {
+                """
+                defaults
+                    mode http
+                    timeout connect 2s
+                    timeout client 10s
+                    timeout server 10s
+
+                fcgi-app app
+                    docroot \(docroot)
+                    index index.php
+                    path-info ^(/.+\\.php)(/.*)?$
+
+                frontend fe
+                    bind 127.0.0.1:\(port)
+                    default_backend php
+
+                backend php
+                    use-fcgi-app app
+                    server fpm 127.0.0.1:\(fpm.port) proto fcgi
+
+                """
+            }
+            let dir = try makeTempDir("fcgi-diff")
+            let hport = Ports.free()
+            let hcfg = dir.appendingPathComponent("haproxy.cfg")
+            try cfg(hport).write(to: hcfg, atomically: true, encoding: .utf8)
+            let haproxy = try ManagedProcess(executable: Differential.haproxyPath, arguments: ["-f", hcfg.path, "-db"], dir: dir)
+            try await ProxyProcess.waitForPort(hport, proc: haproxy, name: "haproxy")
+            let proxy = try await ProxyProcess { cfg($0) }
+            let keys = ["SCRIPT_FILENAME", "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REQUEST_URI",
+                        "REQUEST_METHOD", "DOCUMENT_ROOT", "CONTENT_LENGTH", "HTTP_X_CUSTOM", "HTTP_PROXY"]
+            let requests: [[String]] = [
+                ["/index.php/extra/path?x=1"], ["/"], ["/sub/"], ["/index.php?a=b&c=%20d"],
+                ["-H", "X-Custom: v1", "-H", "Proxy: http://evil", "/index.php"],
+                ["-X", "POST", "--data-binary", "hello world", "/index.php/p"],
+            ]
+            var compared = 0
+            for req in requests {
+                let path = req.last!
+                let args = Array(req.dropLast())
+                let h = try await curl(args + ["http://127.0.0.1:\(hport)\(path)"])
+                let b = try await curl(args + ["http://127.0.0.1:\(proxy.port)\(path)"])
+                #expect(h.status == b.status, "\(path): haproxy \(h.status) breakwater \(b.status)")
+                let hj = ((try? JSONSerialization.jsonObject(with: h.body)) as? [String: Any]) ?? [:]
+                let bj = ((try? JSONSerialization.jsonObject(with: b.body)) as? [String: Any]) ?? [:]
+                guard !hj.isEmpty else { continue }
+                compared += 1
+                for k in keys {
+                    let hv = hj[k].map { "\($0)" } ?? "absent"
+                    let bv = bj[k].map { "\($0)" } ?? "absent"
+                    #expect(hv == bv, "\(path) \(k): haproxy \(hv) breakwater \(bv)")
+                }
+            }
+            #expect(compared >= 4, "HAProxy answered with PHP output for most requests")
+            await haproxy.stop()
+            await proxy.stop()
+            await fpm.stop()
+        }
+    }
+}
