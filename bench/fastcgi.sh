@@ -338,7 +338,7 @@ if [[ " $PARTS " == *" drill "* ]]; then
     done
 fi
 read -r LOAD_END _ </proc/loadavg
-FPM_ERRLOG=$(grep -v -E 'NOTICE: (fpm is running|ready to handle|Terminating|exiting)' "$WORK/fpm/error.log" | tail -n 20 || true)
+FPM_ERRLOG=$(grep -E 'WARNING|ERROR|ALERT|said into' "$WORK/fpm/error.log" | tail -n 20 || true)
 stop_all
 
 # -------------------------------------------------------------- report ----
@@ -419,7 +419,7 @@ if d:
 o.append(f"Breakwater binary: `{bw_bin}`" + ("" if bw_real == "1" else
          " (**stand-in or not run: the Breakwater rows, if any, are HAProxy, so Breakwater vs HAProxy is an A/A comparison**)"))
 if maxconn_note: o += ["", f"Note: {maxconn_note}"]
-if fpm_err.strip(): o += ["", "php-fpm error log (last lines, start/stop notices removed):", "", "```", fpm_err, "```"]
+if fpm_err.strip(): o += ["", "php-fpm error log (last warnings, errors and worker output):", "", "```", fpm_err, "```"]
 o += ["", "<details><summary>Raw runs and configs</summary>", "",
       "| conns | peer | round | req/s | p50 ms | p99 ms | errors |", "|---:|---|---:|---:|---:|---:|---:|"]
 for line in open(tiny):

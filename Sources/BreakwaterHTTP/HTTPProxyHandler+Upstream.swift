@@ -79,7 +79,9 @@ extension HTTPProxyHandler {
         if request.connectStart == nil { request.connectStart = .now() }
         let key = UpstreamKey(backend: backend.index, server: index)
         let reuse = backend.config.httpReuse
-        let mayReuse = !forceFresh && reuse != .never && (reuse != .safe || requestsOnConnection > 1)
+        // `safe`: a client's first request gets a connection of its own. An HTTP/2 stream is not a
+        // client's first request once the connection carries others, so streams reuse idle ones.
+        let mayReuse = !forceFresh && reuse != .never && (reuse != .safe || requestsOnConnection > 1 || io.isHTTP2)
         if mayReuse, let idle = pool.take(key) {
             attach(request, idle, reused: true)
             return
