@@ -399,6 +399,14 @@ extension HTTPProxyHandler: UpstreamDelegate {
         releaseServerSide(request, reusable: reusable)
         request.phase = .responded
         if !request.requestComplete { request.clientKeepAlive = false }
+        if request.clientKeepAlive && !closing && !quiescing && !io.isHTTP2 {
+            // Keep-alive: the connection stays open, so nothing waits on the write completing; bytes
+            // were counted as they were written. Saves a promise and a closure per request.
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            finish(request)
+            return
+        }
+        // The connection closes (or an h2 stream ends) after this: close only once the data is out.
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
