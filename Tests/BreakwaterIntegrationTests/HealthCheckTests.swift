@@ -171,3 +171,35 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    @Suite struct ShutdownSessions {
+        /// BE-8: `on-marked-down shutdown-sessions` aborts the requests in progress on a server that
+        /// goes DOWN; they are logged with `D` as first state character.
+        @Test("on-marked-down shutdown-sessions aborts in-flight requests (D termination state)")
+        func shutdownSessionsOnDown() async throws {
+            let slow = try await TestBackend.start("slow") { _ in .delayed(ms: 5000, .echo) }
+            let checkPort = Ports.free()
+            let listener = PortListener(port: checkPort)
+            try await listener.start()
+            let proxy = try await ProxyProcess { port in
+                config(port: port, frontend: "    default_backend be", backends: """
+                backend be
+                    server slow 127.0.0.1:\(slow.port) check port \(checkPort) inter 300 rise 1 fall 1 on-marked-down shutdown-sessions
+                """)
+            }
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let t0 = Date()
+            async let response = oneShot(proxy.port, requestText("GET", "/long"), timeout: 10)
+            try await Task.sleep(nanoseconds: 500_000_000)
+            await listener.stop()
+            let r = try await response
+            #expect(Date().timeIntervalSince(t0) < 4, "the request was cut short, not served after 5 s")
+            #expect(r?.status != 200)
+            let line = await proxy.waitForLog(containing: "/long")
+            #expect(line.map { $0.contains(" DH-- ") || $0.contains(" DD-- ") } == true, "\(line ?? "no line")")
+            await proxy.stop()
+            await slow.stop()
+        }
+    }
+}
