@@ -71,6 +71,12 @@ public final class BackendBalancer: Sendable {
 
     /// Asks for a server for a new request. `excluding` skips one server (redispatch after failures).
     public func acquire(excluding: Int? = nil, grant: @escaping Grant) -> Acquisition {
+        acquire(excluding: excluding, makeGrant: { grant })
+    }
+
+    /// As `acquire(excluding:grant:)`, but the grant callback is only built when the request has to
+    /// queue — the common path allocates no closure.
+    public func acquire(excluding: Int? = nil, makeGrant: () -> Grant) -> Acquisition {
         state.withLock { s in
             let anyUsable = s.servers.indices.contains { s.servers[$0].isUsable && $0 != excluding }
             guard anyUsable else { return .noServer }
@@ -83,7 +89,7 @@ public final class BackendBalancer: Sendable {
             guard s.queue.count < maxQueue else { return .queueFull }
             let ticket = s.nextTicket
             s.nextTicket += 1
-            s.queue.append(Waiter(ticket: ticket, grant: grant))
+            s.queue.append(Waiter(ticket: ticket, grant: makeGrant()))
             s.maxQueued = max(s.maxQueued, s.queue.count)
             return .queued(ticket: ticket, position: s.queue.count)
         }

@@ -12,13 +12,15 @@ extension HTTPProxyHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let requestID = ObjectIdentifier(request)
-        let acquisition = backend.balancer.acquire(excluding: excluding) { server in
-            // May run on another loop (the one that freed the slot).
-            loop.execute {
-                let handler = bound.value
-                handler.granted(request: requestID, backend: backend, server: server)
+        let acquisition = backend.balancer.acquire(excluding: excluding, makeGrant: {
+            { server in
+                // May run on another loop (the one that freed the slot).
+                loop.execute {
+                    let handler = bound.value
+                    handler.granted(request: requestID, backend: backend, server: server)
+                }
             }
-        }
+        })
         switch acquisition {
         case .server(let index):
             if request.queueStart == nil { request.record.tW = 0 }

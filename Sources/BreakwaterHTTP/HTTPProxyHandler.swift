@@ -85,8 +85,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         }
         io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() }
         if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules(context: context) { return }
-        // The first request's clock starts at accept (timeout http-request).
-        armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+        // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
+        // created by its complete HEADERS frame, so it needs no timer of its own.
+        if !io.isHTTP2 {
+            armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
