@@ -70,17 +70,7 @@ fi
 WORK=$(mktemp -d /tmp/bw-bench-health.XXXXXX)
 chmod 755 "$WORK"
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    stop_all
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log "failed (rc $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+install_cleanup_traps
 
 # Same RLIMIT_NOFILE handling as proxy.sh: HAProxy wants ~2 fds per maxconn
 # plus one per server check and refuses to start if it cannot get them, so

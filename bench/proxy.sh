@@ -59,16 +59,7 @@ fi
 WORK=$(mktemp -d /tmp/bw-bench-proxy.XXXXXX)
 chmod 755 "$WORK" # nginx workers run as nobody and must read the docroot
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    stop_all
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+install_cleanup_traps
 
 # HAProxy needs ~2 fds per maxconn and refuses to start if it cannot raise
 # RLIMIT_NOFILE that far. Where the hard limit is too low (containers without

@@ -97,17 +97,7 @@ fi
 WORK=$(mktemp -d /tmp/bw-bench-sticktable.XXXXXX)
 chmod 755 "$WORK"
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    stop_all
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log "failed (rc $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+install_cleanup_traps
 
 # fds: 1,050 drill clients (+ reconnects) in the generator, ~2 per connection
 # in the proxy. HAProxy refuses to start if it cannot get ~2 fds per maxconn,

@@ -47,17 +47,7 @@ enter_netns "$BENCH_DIR/tls.sh" "$@"
 WORK=$(mktemp -d /tmp/bw-bench-tls.XXXXXX)
 chmod 755 "$WORK" # nginx workers run as nobody and must read the docroot
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    stop_all
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log "failed (rc $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+install_cleanup_traps
 
 clamp_maxconn 10000 200
 mapfile -t PORTS < <(free_ports 2)

@@ -112,3 +112,20 @@ parse_wrk() {
     END { printf "%s %s %s %d\n", rps, p50, p99, err }
     ' "$1"
 }
+
+# Every bench script's exit path: stop everything it started (by PID), remove $WORK, and say why
+# it ended (failure line, Ctrl-C, SIGTERM).
+_bench_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_all
+    rm -rf "$WORK"
+    exit "$rc"
+}
+
+install_cleanup_traps() {
+    trap _bench_cleanup EXIT
+    trap 'log "failed (rc $?) at line $LINENO: $BASH_COMMAND"' ERR
+    trap 'log "interrupted"; exit 130' INT
+    trap 'log "terminated"; exit 143' TERM
+}
