@@ -17,6 +17,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/env.sh
+source "$BENCH_DIR/lib/env.sh"
 
 DURATION=${DURATION:-60}
 MODES=${MODES:-"L4 L7"}
@@ -52,19 +54,12 @@ CLK_TCK=$(getconf CLK_TCK)
 # Private network namespace (own loopback, own /proc/net/snmp): the L4 check
 # count is the TcpActiveOpens delta, which is otherwise machine-wide. unshare
 # without --fork keeps our PID, so signals and Ctrl-C still reach this script.
-NETNS=${NETNS:-1}
-NETNS_NOTE=
+enter_netns "$BENCH_DIR/health.sh" "$@"
 if [[ -n ${BENCH_IN_NETNS:-} ]]; then
     NETNS_NOTE="private network namespace (TCP counters are this benchmark's only)"
-elif [[ $NETNS == 1 ]]; then
-    if command -v unshare >/dev/null && command -v ip >/dev/null && unshare -n true 2>/dev/null; then
-        log "re-running in a private network namespace (NETNS=0 to disable)"
-        export BENCH_IN_NETNS=1
-        exec unshare -n -- bash -c 'ip link set lo up && exec "$@"' health-netns "$BENCH_DIR/health.sh" "$@"
-    fi
-    log "WARNING: cannot create a network namespace (needs root); TcpActiveOpens is machine-wide, other connections on this machine will inflate the L4 check counts"
+else
+    NETNS_NOTE="host network namespace: TcpActiveOpens counts every connection opened on this machine, so other activity inflates the L4 check counts"
 fi
-[[ -n $NETNS_NOTE ]] || NETNS_NOTE="host network namespace: TcpActiveOpens counts every connection opened on this machine, so other activity inflates the L4 check counts"
 
 # ------------------------------------------------------------- workdir ----
 WORK=$(mktemp -d /tmp/bw-bench-health.XXXXXX)
@@ -75,15 +70,8 @@ install_cleanup_traps
 # Same RLIMIT_NOFILE handling as proxy.sh: HAProxy wants ~2 fds per maxconn
 # plus one per server check and refuses to start if it cannot get them, so
 # where the hard limit is too low maxconn is clamped in the one shared config.
-MAXCONN=10000
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-MAXCONN_NOTE=
-nofile_hard=$(ulimit -Hn)
-if [[ $nofile_hard != unlimited ]] && ((nofile_hard < 2 * MAXCONN + NPODS + 200)); then
-    MAXCONN=$(((nofile_hard - NPODS - 200) / 2))
-    MAXCONN_NOTE="maxconn clamped from 10000 to $MAXCONN (both proxies): RLIMIT_NOFILE hard limit is $nofile_hard here and HAProxy refuses to start if it cannot get 2 fds per maxconn plus one per server. No client traffic is sent, so this does not matter for the measurement."
-    log "$MAXCONN_NOTE"
-fi
+clamp_maxconn 10000 $((NPODS + 200))
+[[ -z $MAXCONN_NOTE ]] || MAXCONN_NOTE+=" No client traffic is sent, so this does not matter for the measurement."
 
 mapfile -t PORTS < <(free_ports $((NPODS + 2)))
 POD_PORTS=("${PORTS[@]:0:NPODS}")

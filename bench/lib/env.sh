@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Set-up helpers shared by bench/tls.sh and bench/fastcgi.sh, on top of
+# Set-up helpers shared by the bench scripts, on top of
 # common.sh (source that first): Debian packages, the Breakwater binary, a
 # private network namespace, the RLIMIT_NOFILE clamp and the machine line.
 
