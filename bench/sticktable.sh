@@ -29,6 +29,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/env.sh
+source "$BENCH_DIR/lib/env.sh"
 
 PARTS=${PARTS:-"1 2 3"}
 DURATION=${DURATION:-10}
@@ -79,19 +81,9 @@ BREAKWATER_BIN=$(cd "$(dirname "$BREAKWATER_BIN")" && pwd)/$(basename "$BREAKWAT
 # drill addresses, their ephemeral ports and TIME_WAITs stay out of the host's
 # way, and nothing else on the machine talks to our ports. unshare without
 # --fork keeps our PID, so Ctrl-C still reaches this script.
-NETNS=${NETNS:-1}
-NETNS_NOTE=
-if [[ -n ${BENCH_IN_NETNS:-} ]]; then
-    NETNS_NOTE="private network namespace"
-elif [[ $NETNS == 1 ]]; then
-    if command -v unshare >/dev/null && command -v ip >/dev/null && unshare -n true 2>/dev/null; then
-        log "re-running in a private network namespace (NETNS=0 to disable)"
-        export BENCH_IN_NETNS=1 BREAKWATER_BIN
-        exec unshare -n -- bash -c 'ip link set lo up && exec "$@"' sticktable-netns "$BENCH_DIR/sticktable.sh" "$@"
-    fi
-    log "WARNING: cannot create a network namespace (needs root); running on the host loopback"
-fi
-[[ -n $NETNS_NOTE ]] || NETNS_NOTE="host network namespace"
+export BREAKWATER_BIN
+enter_netns "$BENCH_DIR/sticktable.sh" "$@"
+if [[ -n ${BENCH_IN_NETNS:-} ]]; then NETNS_NOTE="private network namespace"; fi
 
 # ------------------------------------------------------------- workdir ----
 WORK=$(mktemp -d /tmp/bw-bench-sticktable.XXXXXX)
@@ -103,15 +95,9 @@ install_cleanup_traps
 # in the proxy. HAProxy refuses to start if it cannot get ~2 fds per maxconn,
 # so maxconn is clamped (in both proxies' configs alike) to what the hard
 # limit allows.
-MAXCONN=100000
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-MAXCONN_NOTE=
+clamp_maxconn 100000 100
+[[ -z $MAXCONN_NOTE ]] || MAXCONN_NOTE+=" The load stays far below."
 nofile_hard=$(ulimit -Hn)
-if [[ $nofile_hard != unlimited ]] && ((nofile_hard < 2 * MAXCONN + 100)); then
-    MAXCONN=$(((nofile_hard - 100) / 2))
-    MAXCONN_NOTE="maxconn clamped from 100000 to $MAXCONN in all configs (RLIMIT_NOFILE hard limit $nofile_hard); the load stays far below."
-    log "$MAXCONN_NOTE"
-fi
 if [[ $nofile_hard != unlimited ]] && ((nofile_hard < 2 * (ABUSIVE + POLITE) + 200)); then
     die "RLIMIT_NOFILE hard limit $nofile_hard is too low for $((ABUSIVE + POLITE)) drill clients"
 fi
