@@ -17,6 +17,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/env.sh
+source "$BENCH_DIR/lib/env.sh"
 
 DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
@@ -65,15 +67,7 @@ install_cleanup_traps
 # RLIMIT_NOFILE that far. Where the hard limit is too low (containers without
 # CAP_SYS_RESOURCE) maxconn is clamped, identically for both proxies, and the
 # report says so. The load here never exceeds a few hundred connections.
-MAXCONN=100000
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-MAXCONN_NOTE=
-nofile_hard=$(ulimit -Hn)
-if [[ $nofile_hard != unlimited ]] && ((nofile_hard < 2 * MAXCONN + 100)); then
-    MAXCONN=$(((nofile_hard - 100) / 2))
-    MAXCONN_NOTE="maxconn clamped from 100000 to $MAXCONN in both configs: RLIMIT_NOFILE hard limit is $nofile_hard here and HAProxy refuses to start if it cannot get 2 fds per maxconn."
-    log "$MAXCONN_NOTE"
-fi
+clamp_maxconn 100000 100
 
 mapfile -t PORTS < <(free_ports 4)
 NGX_PORTS=("${PORTS[0]}" "${PORTS[1]}")
