@@ -166,31 +166,39 @@ extension ConfigParseSession {
 
     /// `deny [deny_status N]`.
     mutating func parseDeny(_ args: [String], _ loc: SourceLocation) -> HTTPRequestRule.Action? {
-        var status = 403
+        parseDenyStatus("deny", default: 403, range: 100...599, args, loc).map { .deny(status: $0) }
+    }
+
+    /// The arguments shared by `deny` and `tarpit`: `[deny_status N | status N]`, where N must have a
+    /// built-in page (ACT-1); response-shaping options are not supported yet.
+    mutating func parseDenyStatus(_ action: String, default defaultStatus: Int, range: ClosedRange<Int>, _ args: [String],
+                                  _ loc: SourceLocation) -> Int? {
+        var status = defaultStatus
         var i = 0
         while i < args.count {
             let a = args[i]
             switch a {
             case "deny_status", "status":
                 guard let s = attempt(loc, {
-                    try ValueParsers.integer(i + 1 < args.count ? args[i + 1] : nil, keyword: a, range: 100...599)
+                    try ValueParsers.integer(i + 1 < args.count ? args[i + 1] : nil, keyword: a, range: range)
                 }) else { return nil }
                 guard Self.allowedDenyStatuses.contains(s) else {
-                    error("'deny_status' \(s) is not supported; use one of "
-                          + Self.allowedDenyStatuses.sorted().map(String.init).joined(separator: " "), loc)
+                    error("'http-request \(action)': status code '\(s)' not handled by default (not supported; use one of "
+                          + Self.allowedDenyStatuses.sorted().map(String.init).joined(separator: " ") + ")", loc)
                     return nil
                 }
                 status = s
                 i += 2
-            case "content-type", "string", "file", "lf-string", "lf-file", "hdr", "errorfile", "errorfiles":
-                error("'http-request deny \(a)' is not supported yet", loc)
+            case "content-type", "string", "file", "lf-string", "lf-file", "hdr", "errorfile", "errorfiles",
+                 "default-errorfiles":
+                error("'http-request \(action) \(a)' is not supported yet", loc)
                 return nil
             default:
-                error("'http-request deny': unexpected argument '\(a)' (expected 'deny_status <code>')", loc)
+                error("'http-request \(action)': unexpected argument '\(a)' (expected 'deny_status <code>')", loc)
                 return nil
             }
         }
-        return .deny(status: status)
+        return status
     }
 
     mutating func checkedHeaderName(_ name: String, _ loc: SourceLocation) -> String? {

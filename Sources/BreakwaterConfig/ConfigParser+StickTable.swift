@@ -238,32 +238,7 @@ extension ConfigParseSession {
 
     /// `tarpit [deny_status N] [status N]` (ACT-1).
     mutating func parseTarpit(_ args: [String], _ loc: SourceLocation) -> HTTPRequestRule.Action? {
-        var status = 500
-        var i = 0
-        while i < args.count {
-            let a = args[i]
-            switch a {
-            case "deny_status", "status":
-                guard let s = attempt(loc, {
-                    try ValueParsers.integer(i + 1 < args.count ? args[i + 1] : nil, keyword: a, range: 200...599)
-                }) else { return nil }
-                guard Self.allowedDenyStatuses.contains(s) else {
-                    error("'http-request tarpit': status code '\(s)' not handled by default (use one of "
-                          + Self.allowedDenyStatuses.sorted().map(String.init).joined(separator: " ") + ")", loc)
-                    return nil
-                }
-                status = s
-                i += 2
-            case "content-type", "string", "file", "lf-string", "lf-file", "hdr", "errorfile", "errorfiles",
-                 "default-errorfiles":
-                error("'http-request tarpit \(a)' is not supported yet", loc)
-                return nil
-            default:
-                error("'http-request tarpit': unexpected argument '\(a)' (expected 'deny_status <code>')", loc)
-                return nil
-            }
-        }
-        return .tarpit(status: status)
+        parseDenyStatus("tarpit", default: 500, range: 200...599, args, loc).map { .tarpit(status: $0) }
     }
 
     /// `sc-inc-gpc0` (slot 0) or `sc-inc-gpc0(N)`.
