@@ -11,7 +11,7 @@ public struct HTTPRequestRule: Sendable, Equatable {
         case delHeader(name: String)
         /// `http-request use-service prometheus-exporter`.
         case prometheusExporter
-        /// `http-request track-sc0|1|2 KEY [table T]` (spec STK-5); table nil = the proxy's own.
+        /// `http-request track-sc0|1|2 KEY [table T]` (spec STK-5); `table` is the resolved name of the proxy holding the table (the rule's own proxy when omitted).
         case track(slot: Int, key: TrackKey, table: String)
         /// `http-request tarpit [deny_status N]` (spec ACT-1), default status 500.
         case tarpit(status: Int)

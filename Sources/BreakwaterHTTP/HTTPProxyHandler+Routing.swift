@@ -19,8 +19,10 @@ extension HTTPProxyHandler {
         let record = newRecord(wallMs: wallMs)
         // An HTTP/2 stream carries one request; HTTP/1.1 keeps the connection when both sides agree.
         let keepAlive = !io.isHTTP2 && incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
+        let scan = HeaderHygiene.scan(incoming.headers)
         let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
-                                   bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress)
+                                   bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress,
+                                   hasBody: !scan.transferEncoding.isEmpty || scan.contentLength.contains { (Int($0) ?? 0) > 0 })
         request.record.tR = ms(start, request.headComplete)
         request.tables = frontend.tables
         request.tls = tlsInfo
@@ -32,7 +34,6 @@ extension HTTPProxyHandler {
         if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries, now: stickNow()) }
         current = request
 
-        let scan = HeaderHygiene.scan(incoming.headers)
         if HeaderHygiene.validate(incoming, scan) != nil {
             request.malformed = true
             respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)

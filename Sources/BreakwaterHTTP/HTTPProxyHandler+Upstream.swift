@@ -363,7 +363,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         request.responseFramed = bodyless || hasLength || chunked
 
         var out = head
-        if HeaderHygiene.scan(head.headers).hasHopByHop {
+        if framing.hasHopByHop {
             var named: [String] = []
             for value in head.headers["connection"] {
                 for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }

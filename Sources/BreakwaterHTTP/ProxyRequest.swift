@@ -122,7 +122,7 @@ final class ProxyRequest {
     let clientVersion: HTTPVersion
 
     init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
-         bytesOutAtStart: Int, sourceAddress: [UInt8]?) {
+         bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
         self.head = head
         self.record = record
         self.start = start
@@ -133,12 +133,7 @@ final class ProxyRequest {
         clientMethod = head.method.rawValue
         clientURI = head.uri
         clientVersion = head.version
-        var body = false
-        for (name, value) in head.headers {
-            if HeaderHygiene.equalsLowercase(name, "transfer-encoding") { body = true }
-            if HeaderHygiene.equalsLowercase(name, "content-length"), let n = Int(value), n > 0 { body = true }
-        }
-        hasBody = body
+        self.hasBody = hasBody
     }
 
     /// Set on HTTP/2 streams: the log shows the target in absolute form.
