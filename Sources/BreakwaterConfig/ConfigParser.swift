@@ -47,6 +47,12 @@ enum SectionState: Equatable {
     case skipped
     /// An `fcgi-app` section: `ConfigParseSession.currentApp` holds the draft.
     case fcgiApp
+    /// A `mysql-mux` section (ConfigParser+MySQLMux.swift).
+    case mysqlMux
+    /// A `telemetry` section (ConfigParser+Telemetry.swift).
+    case telemetry
+    /// A `jobs` section (ConfigParser+Jobs.swift).
+    case jobs
 }
 
 /// One parsing run: mutable state behind `ConfigParser.parse`.
@@ -73,6 +79,13 @@ struct ConfigParseSession {
     var fcgiAppNames: [String: SourceLocation] = [:]
     /// `fcgi-app` name → configuration, filled in by `resolveFastCGI` (second pass).
     var resolvedFastCGIApps: [String: FastCGIAppConfig] = [:]
+    /// Data-tier sections: the one being read and the finished ones (each in its own file).
+    var currentMux: MySQLMuxDraft?
+    var mysqlMuxes: [MySQLMuxConfig] = []
+    var currentTelemetry: TelemetryDraft?
+    var telemetrySections: [TelemetryConfig] = []
+    var currentJobs: JobsDraft?
+    var jobSections: [JobsConfig] = []
 
     init(environment: [String: String], strict: Bool) {
         lexer = ConfigLexer(environment: environment)
@@ -166,6 +179,21 @@ struct ConfigParseSession {
             openFastCGIApp(words, loc)
             return
         }
+        if kw == "mysql-mux" {
+            closeSection()
+            openMySQLMux(words, loc)
+            return
+        }
+        if kw == "telemetry" {
+            closeSection()
+            openTelemetry(words, loc)
+            return
+        }
+        if kw == "jobs" {
+            closeSection()
+            openJobs(words, loc)
+            return
+        }
         switch section {
         case .none:
             error("unknown keyword '\(kw)' out of section", loc)
@@ -177,6 +205,12 @@ struct ConfigParseSession {
             parseProxyLine(words, loc)
         case .fcgiApp:
             parseFastCGIAppLine(words, loc)
+        case .mysqlMux:
+            parseMySQLMuxLine(words, loc)
+        case .telemetry:
+            parseTelemetryLine(words, loc)
+        case .jobs:
+            parseJobsLine(words, loc)
         }
     }
 
@@ -243,6 +277,9 @@ struct ConfigParseSession {
             }
         }
         if section == .fcgiApp { closeFastCGIApp() }
+        if section == .mysqlMux { closeMySQLMux() }
+        if section == .telemetry { closeTelemetry() }
+        if section == .jobs { closeJobs() }
         current = nil
         section = .none
     }
@@ -285,6 +322,9 @@ struct ConfigParseSession {
 
     func buildSnapshot() -> ConfigSnapshot {
         var snap = ConfigSnapshot(global: global)
+        snap.mysqlMuxes = mysqlMuxes
+        snap.telemetrySections = telemetrySections
+        snap.jobSections = jobSections
         for d in finished {
             let rules = d.httpRules.map {
                 HTTPRequestRule(action: $0.action, condition: resolve($0.condition, in: d), location: $0.location)

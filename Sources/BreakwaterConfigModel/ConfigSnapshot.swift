@@ -7,6 +7,10 @@ public struct ConfigSnapshot: Sendable, Equatable {
     public var frontends: [FrontendConfig]
     /// Every proxy with backend capability (`backend` and `listen` sections), in declaration order.
     public var backends: [BackendConfig]
+    /// Data-tier sections, in declaration order (each model in its own file).
+    public var mysqlMuxes: [MySQLMuxConfig] = []
+    public var telemetrySections: [TelemetryConfig] = []
+    public var jobSections: [JobsConfig] = []
 
     public init(global: GlobalSettings = GlobalSettings(), frontends: [FrontendConfig] = [], backends: [BackendConfig] = []) {
         self.global = global

@@ -32,6 +32,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "Server state saved by the previous process (health, admin state, weight).")
     var serverStateFile: String?
 
+    @Flag(help: "Rebuild data-tier state files (mysql-mux state-file) from the configuration instead of keeping them.")
+    var initial = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("at least one -f FILE is required") }
     }
@@ -45,7 +48,8 @@ struct ProxyCommand: AsyncParsableCommand {
             printError("Fatal errors found in configuration.")
             throw ExitCode(1)
         }
-        guard snapshot.frontends.contains(where: { !$0.binds.isEmpty }) else {
+        let hasDataTier = !snapshot.mysqlMuxes.isEmpty || !snapshot.telemetrySections.isEmpty || !snapshot.jobSections.isEmpty
+        guard hasDataTier || snapshot.frontends.contains(where: { !$0.binds.isEmpty }) else {
             printError("[ALERT] No enabled listener found (check for 'bind' directives) ! Exiting.")
             throw ExitCode(1)
         }
@@ -73,10 +77,29 @@ struct ProxyCommand: AsyncParsableCommand {
         let admin = AdminServer(runtime: ProxyRuntimeHandle(runtime: runtime, server: server, nbthread: threads),
                                 group: group, logger: logger, stopping: { stopping.isSet })
         let checker = HealthChecker(runtime: runtime, group: group, logger: logger)
+        let sections: [any SectionService]
+        do {
+            sections = try SectionRegistry.services(
+                for: snapshot, context: SectionContext(group: group, logger: logger, initial: initial))
+        } catch {
+            printError("[ALERT] \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(1)
+        }
         if let path = serverStateFile, let text = ServerStateFile.read(path) {
             let n = ServerStateFile.apply(text, to: runtime)
             logger.notice("restored the state of \(n) servers from \(path)")
             unlink(path)
+        }
+        for section in sections {
+            do {
+                try await section.start()
+            } catch {
+                printError("[ALERT] Starting \(section.displayName): \(error)")
+                for s in sections { await s.stop(grace: .zero) }
+                try? await group.shutdownGracefully()
+                throw ExitCode(1)
+            }
         }
         let environment = ProcessEnvironment.current()
         do {
@@ -139,6 +162,7 @@ struct ProxyCommand: AsyncParsableCommand {
             }
         }
         await admin.stop()
+        for section in sections { await section.stop(grace: .seconds(Int64(gracePeriod))) }
         writer.flush()
         if !handedOver {
             // A successor owns the socket files and the pidfile after a handover.

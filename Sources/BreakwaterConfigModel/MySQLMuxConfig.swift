@@ -1,0 +1,10 @@
+/// A `mysql-mux NAME` section (filled in by its issue's parser).
+public struct MySQLMuxConfig: Sendable, Equatable {
+    public var name: String
+    public var location: SourceLocation
+
+    public init(name: String, location: SourceLocation) {
+        self.name = name
+        self.location = location
+    }
+}
