@@ -88,16 +88,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "BreakwaterDoctor", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .executableTarget(
             name: "breakwater",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
+                "BreakwaterDoctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "BreakwaterDoctorTests",
+            dependencies: ["BreakwaterDoctor", "BreakwaterConfig", "BreakwaterConfigModel", "BreakwaterCore"]
         ),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
         .testTarget(
