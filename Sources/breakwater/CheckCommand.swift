@@ -39,6 +39,7 @@ struct CheckCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        if let snapshot = result.snapshot { ConfigLints.forThisHost().run(snapshot).forEach { printError($0.description) } }
         print(result.summary)
     }
 }
