@@ -105,6 +105,7 @@ let package = Package(
             name: "BreakwaterDoctorTests",
             dependencies: ["BreakwaterDoctor", "BreakwaterConfig", "BreakwaterConfigModel", "BreakwaterCore"]
         ),
+        .testTarget(name: "BreakwaterDashboardTests", exclude: ["Driver"]),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
         .testTarget(
             name: "BreakwaterStickTablesTests",

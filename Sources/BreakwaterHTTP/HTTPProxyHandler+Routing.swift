@@ -53,9 +53,10 @@ extension HTTPProxyHandler {
         // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
         if let page = frontend.config.statsPage, request.head.uri.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
-            let html = StatsCollector(runtime: runtime).htmlPage(refreshMs: page.refreshMs)
+            if StatsEventStream.startIfRequested(uri: request.head.uri, page: page, context: context, runtime: runtime) { return }
+            let (html, type) = StatsCollector(runtime: runtime).statsResponse(uri: request.head.uri, page: page)
             respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,
-                           body: ByteBuffer(string: html), contentType: "text/html; charset=utf-8")
+                           body: ByteBuffer(string: html), contentType: type)
             return
         }
 
