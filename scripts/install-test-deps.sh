@@ -3,7 +3,9 @@
 # nginx, php-fpm, socat) and the OpenSSL headers the TLS target builds against.
 set -euo pipefail
 need=()
-for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli; do
+for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli \
+    chromium python3-websocket `# live dashboard browser test (Tests/BreakwaterDashboardTests)` \
+    ; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,3 +18,4 @@ fi
 systemctl stop nginx haproxy php8.2-fpm >/dev/null 2>&1 || true
 command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }
+command -v chromium >/dev/null || { echo "chromium missing after install" >&2; exit 1; }
