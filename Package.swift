@@ -89,12 +89,24 @@ let package = Package(
             ]
         ),
         .target(name: "BreakwaterDoctor", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
+        .target(
+            name: "BreakwaterDrills",
+            dependencies: [
+                "BreakwaterConfigModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
                 "BreakwaterDoctor",
+                "BreakwaterDrills",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,6 +118,7 @@ let package = Package(
             dependencies: ["BreakwaterDoctor", "BreakwaterConfig", "BreakwaterConfigModel", "BreakwaterCore"]
         ),
         .testTarget(name: "BreakwaterDashboardTests", exclude: ["Driver"]),
+        .testTarget(name: "BreakwaterDrillsTests", dependencies: ["BreakwaterDrills"]),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
         .testTarget(
             name: "BreakwaterStickTablesTests",

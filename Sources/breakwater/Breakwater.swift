@@ -7,6 +7,6 @@ struct Breakwater: AsyncParsableCommand {
         commandName: "breakwater",
         abstract: "An HAProxy-dialect load balancer that stands between the storm and the fleet.",
         version: BreakwaterVersion.string,
-        subcommands: [ProxyCommand.self, CheckCommand.self, TLSKeysCommand.self, DoctorCommand.self]
+        subcommands: [ProxyCommand.self, CheckCommand.self, TLSKeysCommand.self, DoctorCommand.self, DrillCommand.self]
     )
 }
