@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "BreakwaterDrills",
             dependencies: [
-                "BreakwaterConfigModel",
+                "BreakwaterCore", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,7 +117,7 @@ let package = Package(
             name: "BreakwaterDoctorTests",
             dependencies: ["BreakwaterDoctor", "BreakwaterConfig", "BreakwaterConfigModel", "BreakwaterCore"]
         ),
-        .testTarget(name: "BreakwaterDashboardTests", exclude: ["Driver"]),
+        .testTarget(name: "BreakwaterDashboardTests", dependencies: ["BreakwaterObservability", "BreakwaterCore"], exclude: ["Driver"]),
         .testTarget(name: "BreakwaterDrillsTests", dependencies: ["BreakwaterDrills"]),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
         .testTarget(

@@ -1,3 +1,5 @@
+import BreakwaterCore
+
 /// How bad a doctor finding is; also decides the exit code (0 ok, 1 warning, 2 critical).
 public enum FindingSeverity: String, Sendable, Codable, Comparable, CaseIterable {
     case ok, warning, critical
@@ -55,7 +57,7 @@ public struct DoctorReport: Sendable, Equatable {
         let items = findings.map { f in
             "{" + [("id", f.id), ("severity", f.severity.rawValue), ("current", f.current),
                    ("recommended", f.recommended), ("why", f.why), ("fix", f.fix)]
-                .map { "\(jsonString($0.0)): \(jsonString($0.1))" }.joined(separator: ", ") + "}"
+                .map { "\(JSONText.quote($0.0)): \(JSONText.quote($0.1))" }.joined(separator: ", ") + "}"
         }
         return "{\"findings\": [\n  " + items.joined(separator: ",\n  ") + "\n], \"exit\": \(exitCode)}"
     }
@@ -81,25 +83,4 @@ public struct DoctorReport: Sendable, Equatable {
         out.append("\(findings.count) checks: " + counts.joined(separator: ", ") + " (exit \(exitCode))")
         return out.joined(separator: "\n")
     }
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }

@@ -1,3 +1,5 @@
+import BreakwaterCore
+
 /// One configuration variant a drill ran, with its numbers.
 public struct DrillRun: Sendable {
     public var label: String
@@ -44,10 +46,7 @@ public struct DrillReport: Sendable {
     }
 
     public var json: String {
-        func str(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n") + "\""
-        }
+        let str = JSONText.quote
         let runsJSON = runs.map { r in
             "{\"label\": \(str(r.label)), \"metrics\": {" + r.metrics.map { "\(str($0.name)): \($0.value.isFinite ? Self.number($0.value) : "null")" }
                 .joined(separator: ", ") + "}}"

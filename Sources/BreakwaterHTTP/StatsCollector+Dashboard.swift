@@ -1,4 +1,5 @@
 import BreakwaterConfigModel
+import BreakwaterCore
 import BreakwaterObservability
 
 /// The views under `stats uri`: the HAProxy-style HTML table (the page itself and `;table`), `;csv`,
@@ -79,5 +80,5 @@ extension StatsCollector {
         return head + top.prefix(10).map { "{\"key\":\(json($0.key)),\"value\":\($0.value)}" }.joined(separator: ",") + "]}"
     }
 
-    private func json(_ s: String) -> String { DashboardPage.jsonLiteral(s) }
+    private func json(_ s: String) -> String { JSONText.quote(s) }
 }

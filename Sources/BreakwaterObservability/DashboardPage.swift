@@ -1,3 +1,5 @@
+import BreakwaterCore
+
 /// The live dashboard served at `<stats uri>/live`: one self-contained page (no CDN, no build step) that
 /// reads `<stats uri>/events` (server-sent events, one JSON snapshot a second).
 ///
@@ -8,22 +10,7 @@
 public enum DashboardPage {
     public static func render(statsURI: String) -> String {
         let events = statsURI + "/events"
-        return head + "<script>const EVENTS = " + jsonLiteral(events) + ";\n" + script + "</script></body></html>\n"
-    }
-
-    /// A JSON string literal that is also safe inside a <script> element.
-    public static func jsonLiteral(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "<": out += "\\u003c"
-            default:
-                if c.value < 0x20 { out += "\\u00" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
+        return head + "<script>const EVENTS = " + JSONText.quote(events) + ";\n" + script + "</script></body></html>\n"
     }
 
     static let head = """
