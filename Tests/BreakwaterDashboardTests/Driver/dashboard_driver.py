@@ -179,6 +179,13 @@ backend api
                 time.sleep(0.01)
         threading.Thread(target=traffic, daemon=True).start()
 
+        # The old views stay for scripts: the HAProxy-style table at the stats URI, and ;csv.
+        table = urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5).read().decode()
+        csv = urllib.request.urlopen(f"http://127.0.0.1:{port}/stats;csv", timeout=5).read().decode()
+        if "<table" not in table or not csv.startswith("# pxname,svname,"):
+            sys.stderr.write("the static stats page or ;csv is missing\n")
+            return 1
+
         profile = os.path.join(tmp, "profile")
         chrome = subprocess.Popen([chromium, "--headless=new", "--no-sandbox", "--use-angle=swiftshader",
                                    "--enable-unsafe-swiftshader", "--disable-ipc-flooding-protection",
