@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(name: "BreakwaterDashboardTests", dependencies: ["BreakwaterObservability", "BreakwaterCore"], exclude: ["Driver"]),
         .testTarget(name: "BreakwaterDrillsTests", dependencies: ["BreakwaterDrills"]),
-        .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"]),
+        .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"], exclude: ["Fixtures"]),
         .testTarget(
             name: "BreakwaterStickTablesTests",
             dependencies: ["BreakwaterStickTables", "BreakwaterConfigModel"]
