@@ -19,6 +19,8 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/proc.sh
+source "$BENCH_DIR/lib/proc.sh"
 
 DURATION=${DURATION:-60}
 MODES=${MODES:-"L4 L7"}
@@ -162,12 +164,7 @@ CFG
 }
 
 # ------------------------------------------------------------ sampling ----
-cpu_ticks() { # utime+stime of the whole process (all threads, incl. exited ones)
-    local s f
-    s=$(<"/proc/$1/stat") || return 1
-    read -ra f <<<"${s##*) }" # fields from 3 (state) on; comm may hold spaces
-    echo "${f[11]} ${f[12]}"  # utime stime
-}
+# cpu_ticks (utime+stime of the whole process) comes from lib/proc.sh.
 sched_ns() { # sum of per-thread on-CPU ns (live threads only): a fine-grained cross-check
     local t n sum=0
     for t in /proc/"$1"/task/*/schedstat; do

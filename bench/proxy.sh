@@ -5,8 +5,10 @@
 # Env knobs:
 #   DURATION        seconds per measured wrk run            (default 10)
 #   RUNS            measured runs per proxy and cell        (default 3)
-#   CONNS           wrk connection counts                   (default "32 256")
+#   CONNS           wrk connection counts                   (default "32 256 1000")
 #   PATHS           request paths                           (default "/64 /16k")
+#   IDLE_CONNS      idle keep-alive connections held open to measure RSS per
+#                   idle client connection (default 1000; 0 skips it)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater;
 #                   built with `swift build -c release --product breakwater` if
 #                   the default is missing)
@@ -19,10 +21,13 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/proc.sh
+source "$BENCH_DIR/lib/proc.sh"
 
 DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
-CONNS=${CONNS:-"32 256"}
+CONNS=${CONNS:-"32 256 1000"}
+IDLE_CONNS=${IDLE_CONNS:-1000}
 PATHS=${PATHS:-"/64 /16k"}
 WARMUP=2           # seconds of wrk before each proxy's runs in a cell
 COLD_RUNS=5        # cold-start samples per proxy
@@ -31,6 +36,7 @@ WRK_THREADS=2
 
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || die "DURATION must be a positive integer (seconds)"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive integer"
+[[ $IDLE_CONNS =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a non-negative integer"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge $WRK_THREADS ]] || die "CONNS entries must be integers >= $WRK_THREADS"; done
 for p in $PATHS; do [[ $p == /64 || $p == /16k ]] || die "PATHS entries must be /64 or /16k (got $p)"; done
 
@@ -180,7 +186,7 @@ wrk_v=$( (wrk -v 2>&1 || true) | sed -n 1p | sed 's/ *Copyright.*//')
 MACHINE="$(uname -srm) | nproc $(nproc) | ${cpu_model:-unknown CPU} | $(date -u '+%Y-%m-%d %H:%M:%S UTC') | $haproxy_v | $nginx_v | $wrk_v"
 
 # ----------------------------------------------------------- load runs ----
-RESULTS=$WORK/results.tsv # proxy conns path run rps p50 p99 errors
+RESULTS=$WORK/results.tsv # proxy conns path run rps p50 p99 errors cpu_ticks requests
 : >"$RESULTS"
 
 run_wrk() { # run_wrk NAME CONNS PATH SECONDS OUTFILE
@@ -214,10 +220,13 @@ for c in $CONNS; do
         for ((r = 1; r <= RUNS; r++)); do
             for p in "${PROXIES[@]}"; do
                 out=$WORK/wrk-$p-$c${path//\//_}-$r.txt
+                ticks0=$(cpu_total_ticks "${PROXY_PID[$p]}")
                 run_wrk "$p" "$c" "$path" "$DURATION" "$out"
+                ticks=$(($(cpu_total_ticks "${PROXY_PID[$p]}") - ticks0))
+                nreq=$(wrk_requests "$out")
                 read -r rps p50 p99 err < <(parse_wrk "$out")
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$c" "$path" "$r" "$rps" "$p50" "$p99" "$err" >>"$RESULTS"
-                log "$p -c$c $path run $r/$RUNS: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $err"
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$c" "$path" "$r" "$rps" "$p50" "$p99" "$err" "$ticks" "$nreq" >>"$RESULTS"
+                log "$p -c$c $path run $r/$RUNS: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $err, CPU $(cpu_per_k "$ticks" "$nreq") s/1k req"
                 if [[ $rps == NA ]]; then
                     log "--- unparsable wrk output ---"; cat "$out" >&2
                 fi
@@ -229,9 +238,27 @@ done
 
 declare -A RSS_KB=()
 for p in "${PROXIES[@]}"; do
-    RSS_KB[$p]=$(awk '/^VmHWM:/ {print $2}' "/proc/${PROXY_PID[$p]}/status" 2>/dev/null || echo NA)
+    RSS_KB[$p]=$(hwm_kb "${PROXY_PID[$p]}")
     stop_pid "${PROXY_PID[$p]}"
 done
+
+# ------------------------------------------------- RSS per idle connection ----
+# A fresh proxy per measurement (so earlier load does not pre-grow its heap):
+# one warm-up request, then IDLE_CONNS keep-alive clients that each finished
+# one request and now sit idle; (VmRSS after - before) / connections.
+IDLE=$WORK/idle.tsv # proxy before_kb after_kb opened
+: >"$IDLE"
+if ((IDLE_CONNS > 0)); then
+    for p in "${PROXIES[@]}"; do
+        start_proxy "$p" idle
+        pid=$SPAWNED_PID
+        wait_http "http://127.0.0.1:${PROXY_PORT[$p]}/64" 10 "$pid" || proxy_failed "$p" idle "no proxied 200 within 10 s"
+        read -r before after opened < <(idle_conn_rss "$pid" 127.0.0.1 "${PROXY_PORT[$p]}" /64 "$IDLE_CONNS" "$WORK/idle-$p.log")
+        printf '%s\t%s\t%s\t%s\n' "$p" "$before" "$after" "$opened" >>"$IDLE"
+        log "$p idle: VmRSS $before -> $after kB with $opened idle keep-alive connections"
+        stop_pid "$pid"
+    done
+fi
 
 # ---------------------------------------------------------- cold start ----
 # exec -> first proxied 200, polled with curl every ~2 ms. Each poll is a
@@ -278,10 +305,11 @@ REPORT=$BENCH_DIR/out/proxy-$(date -u +%Y%m%dT%H%M%SZ).md
 
 python3 - "$RESULTS" "$COLD" "$MACHINE" "$DURATION" "$RUNS" "$WARMUP" "$CURL_BASE_US" \
     "${RSS_KB[HAProxy]}" "${RSS_KB[Breakwater]}" "$BREAKWATER_BIN" "${CFG[Breakwater]}" \
-    "$CONNS" "$PATHS" "$MAXCONN_NOTE" >"$REPORT" <<'PY'
+    "$CONNS" "$PATHS" "$MAXCONN_NOTE" "$IDLE" "$CLK_TCK" >"$REPORT" <<'PY'
 import sys, statistics as st
 (results, cold, machine, duration, runs, warmup, curl_base_us,
- rss_h, rss_b, bw_bin, cfg, conns, paths, maxconn_note) = sys.argv[1:]
+ rss_h, rss_b, bw_bin, cfg, conns, paths, maxconn_note, idle, clk_tck) = sys.argv[1:]
+clk_tck = int(clk_tck)
 PROXIES = ["HAProxy", "Breakwater"]
 
 def num(s):
@@ -292,8 +320,9 @@ def num(s):
 
 rows = {}
 for line in open(results):
-    p, c, path, r, rps, p50, p99, err = line.rstrip("\n").split("\t")
-    rows.setdefault((c, path, p), []).append((num(rps), num(p50), num(p99), int(err)))
+    p, c, path, r, rps, p50, p99, err, ticks, nreq = line.rstrip("\n").split("\t")
+    cpu_k = int(ticks) / clk_tck / int(nreq) * 1000 if int(nreq) > 0 else None
+    rows.setdefault((c, path, p), []).append((num(rps), num(p50), num(p99), int(err), cpu_k))
 
 def med(vals):
     vals = [v for v in vals if v is not None]
@@ -316,8 +345,11 @@ out.append(f"wrk -t2, {duration}s per run, median of {runs} runs per cell, runs 
            f"nginx workers share the same cores, so absolute numbers are CPU-bound by the whole "
            f"setup; compare the ratios.")
 out.append("")
-out.append("| cell | proxy | req/s | p50 ms | p99 ms | errors |")
-out.append("|---|---|---:|---:|---:|---:|")
+out.append("CPU = utime+stime of the proxy process (all threads) over the measured run, from /proc/PID/stat, "
+           "per 1,000 requests wrk completed: the figure that does not depend on who else shares the cores.")
+out.append("")
+out.append("| cell | proxy | req/s | p50 ms | p99 ms | errors | CPU s / 1k req |")
+out.append("|---|---|---:|---:|---:|---:|---:|")
 for c in conns.split():
     for path in paths.split():
         cell = f"{c} conns {path}"
@@ -325,18 +357,28 @@ for c in conns.split():
         for p in PROXIES:
             rs = rows.get((c, path, p), [])
             m = (med(x[0] for x in rs), med(x[1] for x in rs), med(x[2] for x in rs),
-                 sum(x[3] for x in rs))
+                 sum(x[3] for x in rs), med(x[4] for x in rs))
             med_[p] = m
-            out.append(f"| {cell} | {p} | {f(m[0], 0)} | {f(m[1], 3)} | {f(m[2], 3)} | {m[3]} |")
+            out.append(f"| {cell} | {p} | {f(m[0], 0)} | {f(m[1], 3)} | {f(m[2], 3)} | {m[3]} | {f(m[4], 4)} |")
         b, h = med_["Breakwater"], med_["HAProxy"]
-        out.append(f"| {cell} | Breakwater/HAProxy req/s ratio | {ratio(b[0], h[0])} | | | |")
-        out.append(f"| {cell} | p99 ratio | | | {ratio(b[2], h[2])} | |")
+        out.append(f"| {cell} | **Breakwater/HAProxy** | {ratio(b[0], h[0])} | {ratio(b[1], h[1])} | "
+                   f"{ratio(b[2], h[2])} | | {ratio(b[4], h[4])} |")
 out.append("")
 
 def mib(kb):
     return "n/a" if num(kb) is None else f"{float(kb) / 1024:.1f} MiB"
 out.append(f"Peak RSS (VmHWM after all load runs): HAProxy {mib(rss_h)}, Breakwater {mib(rss_b)}"
            f" (ratio {ratio(num(rss_b), num(rss_h))})")
+per_idle = {}
+for line in open(idle):
+    p, before, after, opened = line.rstrip("\n").split("\t")
+    if num(before) is not None and num(after) is not None and int(opened) > 0:
+        per_idle[p] = ((float(after) - float(before)) * 1024 / int(opened), int(opened))
+if per_idle:
+    parts = [f"{p} {per_idle[p][0] / 1024:.1f} KiB ({per_idle[p][1]} conns)" for p in PROXIES if p in per_idle]
+    r = ratio(per_idle.get("Breakwater", (None,))[0], per_idle.get("HAProxy", (None,))[0])
+    out.append(f"RSS per idle keep-alive client connection (VmRSS delta / connections, fresh proxy): "
+               f"{', '.join(parts)} (ratio {r})")
 
 cs = {}
 for line in open(cold):
@@ -356,11 +398,11 @@ if maxconn_note:
 out.append("")
 out.append("<details><summary>Raw runs</summary>")
 out.append("")
-out.append("| cell | proxy | run | req/s | p50 ms | p99 ms | errors |")
-out.append("|---|---|---:|---:|---:|---:|---:|")
+out.append("| cell | proxy | run | req/s | p50 ms | p99 ms | errors | CPU ticks | requests |")
+out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for line in open(results):
-    p, c, path, r, rps, p50, p99, err = line.rstrip("\n").split("\t")
-    out.append(f"| {c} conns {path} | {p} | {r} | {f(num(rps), 0)} | {f(num(p50), 3)} | {f(num(p99), 3)} | {err} |")
+    p, c, path, r, rps, p50, p99, err, ticks, nreq = line.rstrip("\n").split("\t")
+    out.append(f"| {c} conns {path} | {p} | {r} | {f(num(rps), 0)} | {f(num(p50), 3)} | {f(num(p99), 3)} | {err} | {ticks} | {nreq} |")
 out.append("")
 out.append("Config (HAProxy's copy differs only in the bind port):")
 out.append("")

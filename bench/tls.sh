@@ -23,6 +23,8 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/proc.sh
+source "$BENCH_DIR/lib/proc.sh"
 
 DURATION=${DURATION:-10}
 RUNS=${RUNS:-1}
@@ -154,6 +156,14 @@ RESULTS=$WORK/results.tsv # proxy run test rate lat_a lat_b errors info
 RAW=$WORK/raw.txt
 : >"$RAW"
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+CPU=$WORK/cpu.tsv # proxy run test cpu_ticks operations (connections or requests)
+: >"$CPU"
+cpu_mark() { CPU_T0=$(cpu_total_ticks "${PROXY_PID[$1]}"); }
+cpu_record() { # cpu_record NAME RUN TEST OPS
+    local ticks=$(($(cpu_total_ticks "${PROXY_PID[$1]}") - CPU_T0))
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$ticks" "$4" >>"$CPU"
+    log "$1 $3: CPU $(cpu_per_k "$ticks" "$4") s per 1,000 ($4 operations)"
+}
 
 # s_time_test NAME RUN MODE(new|reuse): HS_CLIENTS parallel s_time processes.
 # -www /64 makes each connection send one request and read the answer; under
@@ -161,6 +171,7 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 # a read s_time never holds a ticket and -reuse silently does full handshakes.
 s_time_test() {
     local p=$1 r=$2 mode=$3 i pids=() t0 t1 conns=0 reused=0 full=0 f n
+    cpu_mark "$p"
     t0=$(now_us)
     for ((i = 0; i < HS_CLIENTS; i++)); do
         spawn s_time "$WORK/stime-$p-$r-$mode-$i.txt" \
@@ -185,6 +196,7 @@ s_time_test() {
     # test, a resumed one in the new test)
     local wrong=$full
     [[ $mode == new ]] && wrong=$reused
+    cpu_record "$p" "$r" "hs_$mode" "$conns"
     record "$p" "$r" "hs_$mode" "$rate" NA NA "$wrong" "conns=$conns resumed=$reused full=$full"
     log "$p s_time -$mode: $rate conn/s ($conns connections, $reused resumed, $full full)"
 }
@@ -192,8 +204,11 @@ s_time_test() {
 h2_test() {
     local p=$1 r=$2
     local out=$WORK/h2load-$p-$r.txt
-    spawn h2load "$out" h2load -c"$H2_CONNS" -m"$H2_STREAMS" -n 200000 -D "$DURATION" "$URL"
+    local reqlog=$WORK/h2load-$p-$r.log
+    cpu_mark "$p"
+    spawn h2load "$out" h2load -c"$H2_CONNS" -m"$H2_STREAMS" -n 200000 -D "$DURATION" --log-file="$reqlog" "$URL"
     reap "$SPAWNED_PID" || { log "h2load exited non-zero ($p):"; tail -n 20 "$out" >&2; }
+    cpu_record "$p" "$r" h2 "$(awk '/^requests:/ {print $8; exit}' "$out")"
     alive "${PROXY_PID[$p]}" || proxy_failed "$p" "exited during h2load"
     local rps mean_ms err alpn tlsinfo
     read -r rps mean_ms err < <(awk '
@@ -208,7 +223,14 @@ h2_test() {
     tlsinfo=$(awk -F': ' '/^TLS Protocol:|^Cipher:|^Server Temp Key:/ {printf "%s%s", s, $2; s=", "}' "$out")
     [[ $alpn == h2 ]] || log "WARNING: $p negotiated '${alpn:-nothing}' instead of h2"
     { echo "== h2load $p run $r"; grep -v '^progress' "$out" | sed -n '/^TLS Protocol/,$p'; } >>"$RAW"
-    record "$p" "$r" h2 "$rps" "$mean_ms" NA "$err" "alpn=${alpn:-none}; $tlsinfo"
+    # h2load prints only a mean; p50/p99 come from its per-request log (3rd column: µs)
+    local p50 p99
+    read -r p50 p99 < <(python3 -c '
+import sys
+d = sorted(int(l.split()[2]) for l in open(sys.argv[1]) if len(l.split()) >= 3)
+q = lambda f: f"{d[min(len(d) - 1, int(f * len(d)))] / 1000:.3f}" if d else "NA"
+print(q(0.50), q(0.99))' "$reqlog")
+    record "$p" "$r" h2 "$rps" "$p50" "$p99" "$err" "alpn=${alpn:-none}; $tlsinfo; mean ${mean_ms} ms"
     log "$p h2load: $rps req/s, mean $mean_ms ms, errors $err, ALPN ${alpn:-none}"
 }
 
@@ -250,7 +272,9 @@ for ((r = 1; r <= RUNS; r++)); do
         s_time_test "$p" "$r" reuse
         h2_test "$p" "$r"
         out=$WORK/wrk-$p-$r.txt
+        cpu_mark "$p"
         h1_test "$p" "$r" "$DURATION" "$out"
+        cpu_record "$p" "$r" h1 "$(wrk_requests "$out")"
         read -r rps p50 p99 err < <(parse_wrk "$out")
         record "$p" "$r" h1 "$rps" "$p50" "$p99" "$err" ""
         { echo "== wrk $p run $r"; cat "$out"; } >>"$RAW"
@@ -269,10 +293,15 @@ mkdir -p "$BENCH_DIR/out"
 REPORT=$BENCH_DIR/out/tls-$(date -u +%Y%m%dT%H%M%SZ).md
 python3 - "$RESULTS" "$RAW" "$MACHINE" "$DURATION" "$RUNS" "$TLS_VER" "$HS_CLIENTS" "$H2_CONNS" "$H2_STREAMS" \
     "$WRK_CONNS" "$BREAKWATER_BIN" "$BREAKWATER_REAL" "$CFG" "$CERT_DESC" "$NETNS_NOTE" "$MAXCONN_NOTE" \
-    "$LOAD_START" "$LOAD_END" "${RSS_KB[HAProxy]:-NA}" "${RSS_KB[Breakwater]:-NA}" >"$REPORT" <<'PY'
+    "$LOAD_START" "$LOAD_END" "${RSS_KB[HAProxy]:-NA}" "${RSS_KB[Breakwater]:-NA}" "$CPU" "$CLK_TCK" >"$REPORT" <<'PY'
 import sys, statistics as st
 (results, raw, machine, duration, runs, tls_ver, hs_clients, h2c, h2m, wrkc, bw_bin, bw_real, cfg,
- cert, netns, maxconn_note, load0, load1, rss_h, rss_b) = sys.argv[1:]
+ cert, netns, maxconn_note, load0, load1, rss_h, rss_b, cpu_file, clk_tck) = sys.argv[1:]
+cpu = {}
+for line in open(cpu_file):
+    p, r, t, ticks, ops = line.rstrip("\n").split("\t")
+    if ops.isdigit() and int(ops) > 0:
+        cpu.setdefault((t, p), []).append(int(ticks) / int(clk_tck) / int(ops) * 1000)
 P = ["HAProxy", "Breakwater"]
 def num(s):
     try: return float(s)
@@ -303,21 +332,26 @@ o = [f"machine: {machine}", "",
      f"(a full handshake during -reuse, a resumption during -new); h2load counts failed/errored/timeout "
      f"requests and non-2xx; wrk counts socket errors and non-2xx/3xx. Ratio above 1: Breakwater is faster; "
      f"latency ratio above 1: Breakwater is slower. {netns}. Load average {load0} at start, {load1} at end.", "",
-     "| test | HAProxy | Breakwater | Breakwater/HAProxy | latency HAProxy | latency Breakwater | latency ratio | errors H / B |",
-     "|---|---:|---:|---:|---:|---:|---:|---:|"]
+     "| test | HAProxy | Breakwater | Breakwater/HAProxy | latency HAProxy | latency Breakwater | latency ratio | errors H / B | CPU s/1k HAProxy | CPU s/1k Breakwater | CPU ratio |",
+     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for t, title, unit in TESTS:
     m = {}
     for p in P:
         rs = rows.get((t, p), [])
         m[p] = (med(x[0] for x in rs), med(x[1] for x in rs), med(x[2] for x in rs), sum(x[3] for x in rs))
     h, b = m["HAProxy"], m["Breakwater"]
-    if t == "h2":
-        lh, lb, lr = f"mean {f(h[1], 2)} ms", f"mean {f(b[1], 2)} ms", ratio(b[1], h[1])
-    elif t == "h1":
+    if t in ("h1", "h2"):
         lh, lb, lr = f"p99 {f(h[2], 2)} ms", f"p99 {f(b[2], 2)} ms", ratio(b[2], h[2])
     else:
         lh = lb = lr = ""
-    o.append(f"| {title} | {f(h[0])} | {f(b[0])} | **{ratio(b[0], h[0])}** | {lh} | {lb} | {lr} | {h[3]} / {b[3]} |")
+    if t in ("h1", "h2"):
+        lh, lb = f"p50 {f(h[1], 2)} / {lh}", f"p50 {f(b[1], 2)} / {lb}"
+    ch, cb = med(cpu.get((t, "HAProxy"), [])), med(cpu.get((t, "Breakwater"), []))
+    o.append(f"| {title} | {f(h[0])} | {f(b[0])} | **{ratio(b[0], h[0])}** | {lh} | {lb} | {lr} | {h[3]} / {b[3]} "
+             f"| {f(ch, 4)} | {f(cb, 4)} | **{ratio(cb, ch)}** |")
+o.append("")
+o.append("CPU = utime+stime of the proxy process (all threads) during the measurement, from /proc/PID/stat, per "
+         "1,000 connections (handshake tests: each connection is one handshake plus one GET) or 1,000 requests.")
 o.append("")
 def mib(kb): return "n/a" if num(kb) is None else f"{float(kb) / 1024:.1f} MiB"
 o.append(f"Peak RSS (VmHWM at the end of the last round): HAProxy {mib(rss_h)}, Breakwater {mib(rss_b)}.")
@@ -334,7 +368,7 @@ o += ["", "<details><summary>Raw runs and config</summary>", "",
 for line in open(results):
     p, r, t, rate, a, b, err, inf = line.rstrip("\n").split("\t")
     o.append(f"| {t} | {p} | {r} | {rate} | {a} | {b} | {err} | {inf} |")
-o += ["", "lat a: h2load mean request time, wrk p50; lat b: wrk p99.", "", "```"]
+o += ["", "lat a: p50 (h2load: from its per-request log); lat b: p99.", "", "```"]
 o += open(raw).read().rstrip("\n").split("\n")
 o += ["```", "", "Config (both proxies run this file):", "", "```"]
 o += open(cfg).read().rstrip("\n").split("\n")

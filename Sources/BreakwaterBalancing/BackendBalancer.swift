@@ -213,24 +213,29 @@ public final class BackendBalancer: Sendable {
         let activeUsable = s.servers.indices.contains { i in
             s.servers[i].isUsable && !s.servers[i].config.backup && i != excluding
         }
-        let candidates = s.servers.indices.filter { i in
-            let server = s.servers[i]
-            return server.isUsable && !server.isFull && i != excluding && server.config.backup != activeUsable
-        }
-        guard !candidates.isEmpty else { return nil }
+        // One pass over the servers, no candidate array: this runs under the lock on every request.
         switch algorithm {
-        case .leastconn: return pickLeastConn(s, candidates)
-        case .roundrobin: return pickRoundRobin(&s, candidates)
+        case .leastconn: return pickLeastConn(s, excluding: excluding, backup: !activeUsable)
+        case .roundrobin: return pickRoundRobin(&s, excluding: excluding, backup: !activeUsable)
         }
     }
 
+    private static func isCandidate(_ s: State, _ i: Int, excluding: Int?, backup: Bool) -> Bool {
+        s.servers[i].isUsable && !s.servers[i].isFull && i != excluding && s.servers[i].config.backup == backup
+    }
+
     /// BE-4: key 0 when idle, else (inflight + 1) * 4096 / (16 * weight); ties go to the least recently keyed.
-    private static func pickLeastConn(_ s: State, _ candidates: [Int]) -> Int {
-        var best = candidates[0]
-        var bestKey = leastConnKey(s.servers[best])
-        for i in candidates.dropFirst() {
+    private static func pickLeastConn(_ s: State, excluding: Int?, backup: Bool) -> Int? {
+        var best: Int?
+        var bestKey = 0
+        for i in s.servers.indices where isCandidate(s, i, excluding: excluding, backup: backup) {
             let key = leastConnKey(s.servers[i])
-            if key < bestKey || (key == bestKey && s.servers[i].keySequence < s.servers[best].keySequence) {
+            guard let b = best else {
+                best = i
+                bestKey = key
+                continue
+            }
+            if key < bestKey || (key == bestKey && s.servers[i].keySequence < s.servers[b].keySequence) {
                 best = i
                 bestKey = key
             }
@@ -243,14 +248,15 @@ public final class BackendBalancer: Sendable {
     }
 
     /// BE-5: smooth weighted round robin; equal weights give s1, s2, s1, s2 …
-    private static func pickRoundRobin(_ s: inout State, _ candidates: [Int]) -> Int {
+    private static func pickRoundRobin(_ s: inout State, excluding: Int?, backup: Bool) -> Int? {
         var total = 0
-        var best = candidates[0]
-        for i in candidates {
+        var best: Int?
+        for i in s.servers.indices where isCandidate(s, i, excluding: excluding, backup: backup) {
             s.servers[i].currentWeight += s.servers[i].weight
             total += s.servers[i].weight
-            if s.servers[i].currentWeight > s.servers[best].currentWeight { best = i }
+            if best == nil || s.servers[i].currentWeight > s.servers[best!].currentWeight { best = i }
         }
+        guard let best else { return nil }
         s.servers[best].currentWeight -= total
         return best
     }

@@ -120,6 +120,8 @@ final class ServerCheckLoop: @unchecked Sendable {
     private var running = false
     private var cancelled = false
     private let address: SocketAddress?
+    /// The `option httpchk` request, built once (nil for L4 checks).
+    private let httpRequest: [UInt8]?
 
     init(checker: HealthChecker, backend: BackendRuntime, server: ServerRuntime, loop: EventLoop) {
         self.checker = checker
@@ -132,6 +134,11 @@ final class ServerCheckLoop: @unchecked Sendable {
             address = try? SocketAddress(unixDomainSocketPath: path)
         } else {
             address = try? SocketAddress(ipAddress: cfg.address ?? server.config.host, port: cfg.port ?? server.config.port)
+        }
+        if case .http(let method, let uri, let version, _) = backend.config.checkKind {
+            httpRequest = Array("\(method) \(uri) \(version)\r\nConnection: close\r\n\r\n".utf8)
+        } else {
+            httpRequest = nil
         }
     }
 
@@ -184,10 +191,10 @@ final class ServerCheckLoop: @unchecked Sendable {
                 case .timeout: self.finish(passed: false, status: .l4timeout, info: nil, start: start)
                 }
             }
-        case .http(let method, let uri, let version, let expect):
+        case .http(_, _, _, let expect):
             let readTimeout = backend.config.timeouts.check.flatMap { $0 > 0 ? $0 : nil } ?? cfg.inter
             HealthProbe.http(loop: loop, address: address, connectTimeoutMs: connectTimeout, readTimeoutMs: readTimeout,
-                             request: "\(method) \(uri) \(version)\r\nConnection: close\r\n\r\n") { [self] result in
+                             request: httpRequest ?? []) { [self] result in
                 switch result {
                 case .refused(let info): self.finish(passed: false, status: .l4connect, info: info, start: start)
                 case .connectTimeout: self.finish(passed: false, status: .l4timeout, info: nil, start: start)

@@ -71,8 +71,12 @@ public enum TLSError: Error, Equatable, CustomStringConvertible {
 /// * Handshake starts at `channelActive` and must finish within `handshakeTimeout`; failures fire
 ///   `TLSError` through `errorCaught` and close the connection.
 /// * Back-pressure: `read()` is passed through untouched, so the handler behind decides when the
-///   socket is read; every record available is decrypted and delivered (OpenSSL keeps nothing).
-///   Writes are encrypted at `flush` and written as one buffer; their promises complete with it.
+///   socket is read; every record available is decrypted and delivered (OpenSSL keeps nothing),
+///   into a buffer sized to the ciphertext that arrived (a small one is reused while the handler
+///   behind releases each read), not a fresh 16 KiB buffer per read.
+/// * Writes are encrypted at `flush`: the pending buffers are coalesced into records of up to 16 KiB
+///   (one `SSL_write` per record, not per buffer: a response head and its body share a record) and
+///   written as one buffer; their promises complete with it.
 /// * `close_notify` from the peer: with `allowRemoteHalfClosure` the input side closes
 ///   (`ChannelEvent.inputClosed`) and writing continues; otherwise close_notify is answered and the
 ///   connection closed. `close()` sends close_notify before closing; `close(mode: .output)` sends it
@@ -94,6 +98,10 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
     private let writeBIO: OpaquePointer
     private var state: State = .idle
     private var pending: [(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)] = []
+    /// Small pending writes are copied here so that they go out in one record.
+    private var staging: ByteBuffer?
+    /// The last small plaintext read buffer, reused when the handler behind has let go of it.
+    private var readBuffer: ByteBuffer?
     private var flushRequested = false
     private let handshakeTimeout: TimeAmount?
     private var timeoutTask: Scheduled<Void>?
@@ -252,7 +260,7 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
         var peerClosed = false
         var failure: String?
         loop: while true {
-            var buffer = context.channel.allocator.buffer(capacity: 16_384)
+            var buffer = plaintextBuffer(context: context)
             var lastError: Int32 = 0
             while buffer.writableBytes > 0 {
                 let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { ptr -> Int in
@@ -266,8 +274,12 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
             }
             if buffer.readableBytes > 0 {
                 delivered = true
-                context.fireChannelRead(wrapInboundOut(buffer))
+                let data = buffer.readSlice(length: buffer.readableBytes)!
+                if buffer.capacity <= Self.reusableReadCapacity { readBuffer = buffer }
+                context.fireChannelRead(wrapInboundOut(data))
                 if state == .closed { return }
+            } else if buffer.capacity <= Self.reusableReadCapacity {
+                readBuffer = buffer
             }
             switch lastError {
             case 0:
@@ -292,6 +304,23 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
             return
         }
         if peerClosed { peerSentCloseNotify(context: context) }
+    }
+
+    /// Largest plaintext read buffer kept between reads (most requests fit; a connection holds it idle).
+    private static let reusableReadCapacity = 2048
+    private static let maxRecord = 16_384
+
+    /// A buffer for the plaintext of the ciphertext now queued: no larger than that (plus what
+    /// OpenSSL holds), so a 40-byte request does not cost a 16 KiB buffer.
+    private func plaintextBuffer(context: ChannelHandlerContext) -> ByteBuffer {
+        let queued = Int(bw_bio_ctrl_pending(readBIO)) + Int(SSL_pending(ssl))
+        let want = min(Self.maxRecord, max(256, queued))
+        if want <= Self.reusableReadCapacity, var buffer = readBuffer {
+            readBuffer = nil
+            buffer.clear()  // reuses the storage when no slice of the last read is still held
+            return buffer
+        }
+        return context.channel.allocator.buffer(capacity: want <= Self.reusableReadCapacity ? Self.reusableReadCapacity : want)
     }
 
     private func peerSentCloseNotify(context: ChannelHandlerContext) {
@@ -334,27 +363,42 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
         guard !pending.isEmpty else { return }
         let writes = pending
         pending.removeAll(keepingCapacity: true)
-        var promises: [EventLoopPromise<Void>] = []
-        for (buffer, promise) in writes {
-            if let p = promise { promises.append(p) }
-            var ok = true
-            buffer.withUnsafeReadableBytes { ptr in
-                var offset = 0
-                while offset < ptr.count {
-                    let n = SSL_write(ssl, ptr.baseAddress! + offset, Int32(clamping: ptr.count - offset))
-                    if n <= 0 { ok = false; return }
-                    offset += Int(n)
+        let promises = writes.compactMap(\.promise)  // no allocation without promises (keep-alive path)
+        var ok = true
+        if writes.count == 1 {
+            ok = encrypt(writes[0].buffer)
+        } else {
+            // Coalesce: small buffers are copied into `staging` until the next would overflow a
+            // record; a buffer of a whole record or more goes to SSL_write as it is.
+            var stage = staging ?? context.channel.allocator.buffer(capacity: 1024)
+            staging = nil
+            stage.clear()
+            for (buffer, _) in writes where ok {
+                if stage.readableBytes + buffer.readableBytes <= Self.maxRecord {
+                    stage.writeImmutableBuffer(buffer)
+                    continue
+                }
+                if stage.readableBytes > 0 {
+                    ok = encrypt(stage)
+                    stage.clear()
+                }
+                if buffer.readableBytes >= Self.maxRecord {
+                    ok = ok && encrypt(buffer)
+                } else {
+                    stage.writeImmutableBuffer(buffer)
                 }
             }
-            if !ok {
-                let reason = TLSServerContext.lastError()
-                for p in promises { p.fail(TLSError.protocolError(reason: reason)) }
-                promises.removeAll()
-                state = .closed
-                context.fireErrorCaught(TLSError.protocolError(reason: reason))
-                context.close(promise: nil)
-                return
-            }
+            if ok, stage.readableBytes > 0 { ok = encrypt(stage) }
+            stage.clear()
+            staging = stage
+        }
+        if !ok {
+            let reason = TLSServerContext.lastError()
+            for p in promises { p.fail(TLSError.protocolError(reason: reason)) }
+            state = .closed
+            context.fireErrorCaught(TLSError.protocolError(reason: reason))
+            context.close(promise: nil)
+            return
         }
         if promises.isEmpty {
             flushCiphertext(context: context, promise: nil)
@@ -367,6 +411,19 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
                 for q in all { q.completeWith(result) }
             }
             flushCiphertext(context: context, promise: p)
+        }
+    }
+
+    /// SSL_write of all of `buffer` (OpenSSL splits it into records of at most 16 KiB).
+    private func encrypt(_ buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { ptr in
+            var offset = 0
+            while offset < ptr.count {
+                let n = SSL_write(ssl, ptr.baseAddress! + offset, Int32(clamping: ptr.count - offset))
+                if n <= 0 { return false }
+                offset += Int(n)
+            }
+            return true
         }
     }
 

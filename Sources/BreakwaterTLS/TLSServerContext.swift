@@ -159,6 +159,11 @@ public final class TLSServerContext: @unchecked Sendable {
     private static func configure(_ ctx: OpaquePointer, certificate file: String, config: TLSBindConfig,
                                   ticketRing: TicketKeyRing?) throws(TLSConfigError) {
         bw_ssl_ctx_set_server_defaults(ctx)
+        // The session cache is shared by every event loop under one lock; without NO_AUTO_CLEAR OpenSSL
+        // walks the whole cache for expired entries every 255 stored sessions, inside that lock. The
+        // cache stays bounded (SSL_CTX_sess_set_cache_size, oldest evicted first) and expired entries
+        // are dropped on lookup.
+        _ = bw_ssl_ctx_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR))
         let keyPath = bw_pem_file_has_key(file) == 1 ? file : file + ".key"
         switch bw_ssl_ctx_load_pem(ctx, file, keyPath) {
         case 0: break

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Noise-free cost per proxied request: Breakwater vs HAProxy (Debian's 2.6), the
+# same config (nbthread 1) in front of one nginx serving 64 bytes, loopback.
+#
+# 1. Instructions: each proxy runs under `valgrind --tool=callgrind` twice, once
+#    for BASE_REQUESTS and once for REQUESTS keep-alive requests (h2load --h1,
+#    CLIENTS connections), and exits; instructions per request =
+#    (Ir(REQUESTS) - Ir(BASE_REQUESTS)) / (REQUESTS - BASE_REQUESTS), so start-up,
+#    connection set-up and shutdown cancel out. Only user space is counted.
+# 2. Syscalls: each proxy runs natively with `strace -c -f` attached for a run
+#    of REQUESTS requests; reads and writes (read/recv*/readv, write/send*/writev)
+#    per request, and all syscalls per request.
+#
+# Env knobs:
+#   REQUESTS        requests of the measured run           (default 10000)
+#   BASE_REQUESTS   requests of the baseline run           (default 1000)
+#   CLIENTS         keep-alive client connections          (default 8)
+#   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
+#   NETNS           1 (default): run in a private network namespace; 0: don't
+set -euo pipefail
+export LC_ALL=C
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/env.sh
+source "$BENCH_DIR/lib/env.sh"
+
+REQUESTS=${REQUESTS:-10000}
+BASE_REQUESTS=${BASE_REQUESTS:-1000}
+CLIENTS=${CLIENTS:-8}
+for v in REQUESTS BASE_REQUESTS CLIENTS; do
+    [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
+done
+((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
+
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace curl:curl python3:python3
+resolve_breakwater "$REPO_ROOT"
+enter_netns "${BASH_SOURCE[0]}" "$@"
+
+WORK=$(mktemp -d /tmp/bw-bench-callgrind.XXXXXX)
+chmod 755 "$WORK"
+install_cleanup_traps
+clamp_maxconn 10000 100
+
+mapfile -t PORTS < <(free_ports 2)
+NGX_PORT=${PORTS[0]} FE_PORT=${PORTS[1]}
+URL=http://127.0.0.1:$FE_PORT/64
+PROXIES=(HAProxy Breakwater)
+
+# ------------------------------------------------------------- backend ----
+mkdir -p "$WORK/www" "$WORK/nginx/tmp"
+head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
+chmod 644 "$WORK/www/64"
+cat >"$WORK/nginx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 10000000;
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        root $WORK/www;
+        location = /64 { }
+    }
+}
+NGX
+spawn nginx "$WORK/nginx/stdout.log" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
+wait_http "http://127.0.0.1:$NGX_PORT/64" 10 "$SPAWNED_PID" || die "nginx did not come up"
+
+CFG=$WORK/proxy.cfg # one file, both proxies
+cat >"$CFG" <<CFG
+global
+    nbthread 1
+    maxconn $MAXCONN
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    option http-keep-alive
+    http-reuse safe
+
+frontend fe
+    bind 127.0.0.1:$FE_PORT
+    default_backend be
+
+backend be
+    server ngx0 127.0.0.1:$NGX_PORT
+CFG
+
+proxy_cmd() { # proxy_cmd NAME -> CMD array
+    case $1 in
+    HAProxy) CMD=(haproxy -f "$CFG" -db) ;;
+    Breakwater) CMD=("$BREAKWATER_BIN" proxy -f "$CFG") ;;
+    esac
+}
+
+load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unless all succeed
+    h2load --h1 -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
+    local ok
+    ok=$(awk '/^requests:/ {print $8; exit}' "$2")
+    [[ $ok == "$1" ]] || { cat "$2" >&2; log "only ${ok:-0} of $1 requests succeeded"; return 1; }
+}
+
+# ---------------------------------------------------------- callgrind ----
+declare -A IR=()
+callgrind_run() { # callgrind_run NAME N -> prints total Ir of a whole run with N requests
+    local p=$1 n=$2 out=$WORK/callgrind-$1-$2.out pid
+    proxy_cmd "$p"
+    spawn "$p-vg" "$WORK/$p-vg-$n.log" valgrind --tool=callgrind --callgrind-out-file="$out" \
+        --dump-instr=no --collect-jumps=no "${CMD[@]}"
+    pid=$SPAWNED_PID
+    wait_http "$URL" 120 "$pid" || { tail -n 30 "$WORK/$p-vg-$n.log" >&2; die "$p under valgrind: no 200 on $URL within 120 s"; }
+    load "$n" "$WORK/h2load-vg-$p-$n.txt" || die "$p under valgrind: load of $n requests failed"
+    stop_pid "$pid"
+    local ir
+    ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
+    [[ -n $ir ]] || { tail -n 30 "$WORK/$p-vg-$n.log" >&2; die "$p: no callgrind totals in $out"; }
+    echo "$ir"
+}
+for p in "${PROXIES[@]}"; do
+    log "$p under callgrind: $BASE_REQUESTS then $REQUESTS requests"
+    IR[$p.base]=$(callgrind_run "$p" "$BASE_REQUESTS")
+    IR[$p.full]=$(callgrind_run "$p" "$REQUESTS")
+    log "$p: Ir ${IR[$p.base]} ($BASE_REQUESTS req) / ${IR[$p.full]} ($REQUESTS req)"
+done
+
+# -------------------------------------------------------------- strace ----
+declare -A SYS=()
+for p in "${PROXIES[@]}"; do
+    proxy_cmd "$p"
+    spawn "$p" "$WORK/$p.log" "${CMD[@]}"
+    pid=$SPAWNED_PID
+    wait_http "$URL" 10 "$pid" || die "$p: no 200 on $URL within 10 s"
+    load 1000 "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
+    spawn strace "$WORK/strace-$p.log" strace -c -f -p "$pid" -o "$WORK/strace-$p.txt"
+    spid=$SPAWNED_PID
+    sleep 1 # attach to every thread before the load starts
+    load "$REQUESTS" "$WORK/h2load-strace-$p.txt" || die "$p under strace: load failed"
+    kill -INT "$spid" 2>/dev/null || true
+    reap "$spid" || true
+    stop_pid "$pid"
+    # strace -c table: "% time seconds usecs/call calls errors syscall"
+    read -r rw all < <(awk '
+        $NF ~ /^(read|readv|recvfrom|recvmsg|recvmmsg|write|writev|sendto|sendmsg|sendmmsg)$/ { rw += $4 }
+        $NF == "total" { all = $3 }
+        END { printf "%d %d\n", rw, all }' "$WORK/strace-$p.txt")
+    SYS[$p.rw]=$rw SYS[$p.all]=$all
+    log "$p: $rw reads+writes, $all syscalls for $REQUESTS requests"
+done
+
+# -------------------------------------------------------------- report ----
+MACHINE=$(machine_line "$(tool_version haproxy -v)" "$(tool_version valgrind --version)" "$(tool_version h2load --version)")
+mkdir -p "$BENCH_DIR/out"
+REPORT=$BENCH_DIR/out/callgrind-$(date -u +%Y%m%dT%H%M%SZ).md
+python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
+    "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
+    "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
+    "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" >"$REPORT" <<'PY'
+import sys
+(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb) = sys.argv[1:]
+n, base = int(n), int(base)
+ir_h = (int(hf) - int(hb)) / (n - base)
+ir_b = (int(bf) - int(bb)) / (n - base)
+o = [f"machine: {machine}", "",
+     "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy", "",
+     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), h2load --h1 with {clients} "
+     f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
+     f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",
+     "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",
+     f"| instructions per request (callgrind) | {ir_h:,.0f} | {ir_b:,.0f} | **{ir_b / ir_h:.2f}x** |",
+     f"| reads + writes per request (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
+     f"| syscalls per request (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
+     "", f"Raw Ir: HAProxy {int(hb):,} / {int(hf):,}; Breakwater {int(bb):,} / {int(bf):,} ({base} / {n} requests).",
+     "", f"Breakwater binary: `{bw_bin}`", "", "<details><summary>strace -c tables</summary>", ""]
+for name, f in (("HAProxy", sh), ("Breakwater", sb)):
+    o += [f"{name}:", "", "```"] + open(f).read().rstrip("\n").split("\n") + ["```", ""]
+o.append("</details>")
+print("\n".join(o))
+PY
+cat "$REPORT"
+log "report saved to ${REPORT#"$REPO_ROOT"/}"
