@@ -89,30 +89,8 @@ extension Integration {
         @Test("FastCGI: an upper-case scheme cannot bypass a path rule; SCRIPT_NAME/PATH_INFO from the normalised path")
         func throughFastCGI() async throws {
             let fpm = try await PHPFPM.start(scripts: PHPFPM.testScripts)
-            let docroot = fpm.docroot.path
             func cfg(_ port: Int) -> String {
-                """
-                defaults
-                    mode http
-                    timeout connect 2s
-                    timeout client 10s
-                    timeout server 10s
-
-                fcgi-app app
-                    docroot \(docroot)
-                    index index.php
-                    path-info ^(/.+\\.php)(/.*)?$
-
-                frontend fe
-                    bind 127.0.0.1:\(port)
-                    http-request deny if { path_beg /admin }
-                    default_backend php
-
-                backend php
-                    use-fcgi-app app
-                    server fpm 127.0.0.1:\(fpm.port) proto fcgi
-
-                """
+                FastCGIDifferential.config(port: port, fpm: fpm, rules: "    http-request deny if { path_beg /admin }")
             }
             guard let (haproxy, hport) = try await startHAProxy(cfg) else { return }
             let proxy = try await ProxyProcess { cfg($0) }

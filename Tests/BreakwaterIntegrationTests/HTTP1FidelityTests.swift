@@ -61,16 +61,8 @@ final class RawHeadRecorder: ChannelInboundHandler, @unchecked Sendable {
 /// (or `timeout` seconds pass). Returns what was read and whether the peer closed.
 func sendAndHalfClose(port: Int, _ bytes: [UInt8], timeout: Int = 5) async -> (text: String, closed: Bool) {
     await Task.detached {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = Ports.connectedSocket(port) else { return ("connect failed", false) }
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { return ("connect failed", false) }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
