@@ -64,7 +64,7 @@ extension HTTPProxyHandler {
 
         // The stats page is answered before any rule that would route the request (spec PRX stats).
         // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
-        if let page = frontend.config.statsPage, request.head.uri.hasPrefix(page.uri) {
+        if let page = frontend.config.statsPage, request.target.pathAndQuery.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
             let html = StatsCollector(runtime: runtime).htmlPage(refreshMs: page.refreshMs)
             respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,

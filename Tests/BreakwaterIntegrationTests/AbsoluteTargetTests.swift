@@ -22,6 +22,8 @@ extension Integration {
     @Suite struct AbsoluteTarget {
         static func frontend() -> String {
             """
+                stats enable
+                stats uri /stats-page
                 http-request deny if { path_beg /admin }
                 http-request deny if { hdr(host) -i admin.example }
                 use_backend be_php if { path_end .php }
@@ -42,6 +44,7 @@ extension Integration {
             ("GET http://admin.example/ HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, "-"),
             ("GET http://public.example/ok HTTP/1.1\r\nHost: public.example\r\n\r\n", 200, "web"),
             ("GET http://PUBLIC.example:80/ok HTTP/1.1\r\nHost: public.example\r\n\r\n", 200, "web"),
+            ("GET HTTP://public.example/stats-page HTTP/1.1\r\nHost: public.example\r\n\r\n", 200, "-"),
             ("GET /x#frag HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, "-"),
             ("GET http://public.example/a#b HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, "-"),
         ]

@@ -230,7 +230,12 @@ extension Integration {
         @Test("#15 bin counts heads and bodies: frontend, backend and per server, in Prometheus")
         func byteCounters() async throws {
             let b = try await TestBackend.start("b")
-            let proxy = try await Self.proxy(b, frontend: "    http-request use-service prometheus-exporter if { path /metrics }")
+            let admin = try makeTempDir("admin").appendingPathComponent("admin.sock").path
+            let proxy = try await ProxyProcess { port in
+                config(port: port, frontend: "    http-request use-service prometheus-exporter if { path /metrics }\n    default_backend be",
+                       backends: "backend be\n\(serverLine("s", b))")
+                    .replacingOccurrences(of: "    nbthread 2\n", with: "    nbthread 2\n    stats socket \(admin) level admin\n")
+            }
             let request = requestText("POST", "/count", headers: [("X-Pad", String(repeating: "p", count: 100))], body: "0123456789")
             let c = try await RawClient.connect(port: proxy.port)
             let r = try await c.exchange(request)
@@ -248,6 +253,8 @@ extension Integration {
             #expect(value("_server_bytes_in_total", "server=\"s\"") == size)
             let bout = value("_server_bytes_out_total", "server=\"s\"") ?? 0
             #expect(bout > 0 && bout == value("_backend_bytes_out_total", "proxy=\"be\""), "server bout \(bout)")
+            let sess = try await adminCommand(admin, "show sess")
+            #expect(sess.contains("backend be: ") && sess.contains(" served=1"), "show sess: \(sess)")
             await proxy.stop()
             await b.stop()
         }
