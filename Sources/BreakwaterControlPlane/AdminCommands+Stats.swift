@@ -90,7 +90,8 @@ extension AdminCommands {
         for be in runtime.backends {
             let load = be.balancer.load()
             out += "backend \(be.config.name): active=\(be.activeRequests.load(ordering: .relaxed)) "
-                + "queued=\(load.queued) served=\(load.servers.reduce(0) { $0 + $1.served })\n"
+                + "queued=\(load.queued) serving=\(load.servers.reduce(0) { $0 + $1.served }) "
+                + "served=\(be.servers.reduce(0) { $0 + $1.counters.totalSessions.load(ordering: .relaxed) })\n"
         }
         return out
     }

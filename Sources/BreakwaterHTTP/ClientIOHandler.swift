@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// What the proxy handler reads about its client transport: byte counts and request timing.
 /// HTTP/1.1 connections and HTTP/2 streams implement it differently.
@@ -12,6 +13,13 @@ protocol ClientIO: AnyObject {
     /// True on an HTTP/2 stream: one request, no connection-level headers.
     var isHTTP2: Bool { get }
     func awaitNextRequest()
+    /// Bytes received on the wire (heads and bodies), when the transport can count them; nil on an
+    /// HTTP/2 stream, whose frames are counted as body bytes.
+    var wireBytesIn: Int? { get }
+}
+
+extension ClientIO {
+    var wireBytesIn: Int? { nil }
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
@@ -35,6 +43,13 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
     private(set) var lastReadAt: NIODeadline = .now()
     /// Called once per request on its first byte.
     var onFirstRequestByte: (() -> Void)?
+    /// Watches the first line of a request for its version: llhttp takes `GET /v` as HTTP/0.9 and
+    /// waits for the timeout, where HAProxy answers 400 at once.
+    private var requestLine = RequestLineVersionCheck()
+    /// A request line without a version was seen; later bytes are dropped.
+    private var refused = false
+
+    var wireBytesIn: Int? { bytesIn }
 
     init() {}
 
@@ -47,11 +62,18 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
         let buffer = unwrapInboundIn(data)
         bytesIn &+= buffer.readableBytes
         lastReadAt = .now()
+        if refused { return }
         if !sawRequestBytes && buffer.readableBytes > 0 {
             sawRequestBytes = true
             requestStart = .now()
             requestStartWallMs = currentWallMs()
+            requestLine = RequestLineVersionCheck(scanning: true)
             onFirstRequestByte?()
+        }
+        if requestLine.scanning && !requestLine.feed(buffer.readableBytesView) {
+            refused = true
+            context.fireErrorCaught(HTTPParserError.invalidVersion)
+            return
         }
         context.fireChannelRead(data)
     }
@@ -62,6 +84,37 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
         case .fileRegion(let f): bytesOut &+= f.readableBytes
         }
         context.write(data, promise: promise)
+    }
+}
+
+/// Counts the spaces on a request's first line: a line ending with fewer than two (no version) is
+/// refused. Empty lines before the request line are skipped, as RFC 9112 §2.2 allows.
+struct RequestLineVersionCheck {
+    var scanning = false
+    private var started = false
+    private var spaces = 0
+    private var length = 0
+
+    init(scanning: Bool = false) { self.scanning = scanning }
+
+    /// False when the line ended without a version.
+    mutating func feed(_ bytes: ByteBufferView) -> Bool {
+        for b in bytes {
+            if !started {
+                if b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") { continue }
+                started = true
+            }
+            length += 1
+            if b == UInt8(ascii: " ") {
+                spaces += 1
+            } else if b == UInt8(ascii: "\n") {
+                scanning = false
+                return spaces >= 2
+            }
+            // Longer lines are the decoder's to judge against its limits.
+            if length > 65_536 { scanning = false; return true }
+        }
+        return true
     }
 }
 

@@ -68,7 +68,10 @@ extension HTTPProxyHandler {
             isTLS: isTLS, clientVersion: request.clientVersion,
             conditionHolds: conditions.isEmpty ? nil : { [weak request] i in request.map { conditions[i].evaluate($0) } ?? false })
         do {
-            try handler.prepare(requestContext, head: request.head)
+            // Parameters come from the target as normalised at parse time (origin form).
+            var head = request.head
+            if request.target.form == .absolute { head.uri = request.target.pathAndQuery }
+            try handler.prepare(requestContext, head: head)
             return true
         } catch {
             respondLocally(request, status: 500, termination: "IH--", close: false, countAs: .none)

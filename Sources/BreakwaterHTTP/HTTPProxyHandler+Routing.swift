@@ -40,9 +40,22 @@ extension HTTPProxyHandler {
             closing = true
             return
         }
+        if HeaderHygiene.hasUnsupportedCoding(scan) {
+            // A coding other than chunked cannot be framed or forwarded as sent: 422, as HAProxy answers.
+            request.malformed = true
+            respondLocally(request, status: 422, termination: "PR--", close: true, countAs: .requestError)
+            closing = true
+            return
+        }
         if incoming.method == .CONNECT {
             // Tunnels are not offered: refuse cleanly and close.
             respondLocally(request, status: 405, termination: "PR--", close: true, countAs: .requestError)
+            closing = true
+            return
+        }
+        if !normaliseTarget(request) {
+            request.malformed = true
+            respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
             closing = true
             return
         }
@@ -51,7 +64,7 @@ extension HTTPProxyHandler {
 
         // The stats page is answered before any rule that would route the request (spec PRX stats).
         // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
-        if let page = frontend.config.statsPage, request.head.uri.hasPrefix(page.uri) {
+        if let page = frontend.config.statsPage, request.target.pathAndQuery.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
             if StatsEventStream.startIfRequested(uri: request.head.uri, page: page, context: context, runtime: runtime) { return }
             let (html, type) = StatsCollector(runtime: runtime).statsResponse(uri: request.head.uri, page: page)
@@ -89,6 +102,20 @@ extension HTTPProxyHandler {
             request.head.headers.replaceOrAdd(name: "connection", value: "close")
         }
         acquireServer(request, excluding: nil)
+    }
+
+    /// Splits the target once (scheme case-insensitive, authority off) so every path fetch and the
+    /// FastCGI parameters see one path; an HTTP server gets the target as sent, as HAProxy does. False
+    /// when the request must be refused with 400: a fragment, a bad authority or port, or an authority
+    /// that differs from `Host` (RFC 9112 §3.2.2 lets the target win, so a `Host` rule would be bypassed).
+    func normaliseTarget(_ request: ProxyRequest) -> Bool {
+        guard case .success(let target) = RequestTarget.parse(request.head.uri) else { return false }
+        request.target = target
+        if target.form == .absolute, let host = request.head.headers.first(name: "host"),
+           !target.authorityMatches(host: host) {
+            return false
+        }
+        return true
     }
 
     /// `timeout client` while the request body is still arriving: an idle client loses the request.
@@ -288,6 +315,18 @@ enum HeaderHygiene {
         return nil
     }
 
+    /// `Transfer-Encoding` valid for framing (chunked last) but with another coding before it.
+    static func hasUnsupportedCoding(_ scan: Scan) -> Bool {
+        guard !scan.transferEncoding.isEmpty else { return false }
+        return scan.transferEncoding.contains { $0.split(separator: ",").contains { trimOWS($0).lowercased() != "chunked" } }
+    }
+
+    /// The method as the client spelled it: llhttp names `M-SEARCH` `MSEARCH`.
+    static func wireMethod(_ method: HTTPMethod) -> HTTPMethod {
+        if case .MSEARCH = method { return .RAW(value: "M-SEARCH") }
+        return method
+    }
+
     /// Strips hop-by-hop headers and normalises framing for the server connection.
     static func prepareForUpstream(_ head: inout HTTPRequestHead, request: ProxyRequest, scan: Scan) {
         if scan.hasExpect {
@@ -314,6 +353,7 @@ enum HeaderHygiene {
             let v = String(trimOWS(first.split(separator: ",").first ?? ""))
             head.headers.replaceOrAdd(name: "content-length", value: v)
         }
+        head.method = wireMethod(head.method)
         head.version = .http1_1
     }
 }

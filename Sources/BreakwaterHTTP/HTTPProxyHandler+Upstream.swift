@@ -272,7 +272,14 @@ extension HTTPProxyHandler {
         record.terminationState = request.terminationState ?? "----"
         record.retries = request.retries
         if frontend.trafficLogger != nil && !request.malformed { record.requestLine = request.requestLine }
+        let bytesIn = takeWireBytesIn() ?? request.bodyBytesIn
         if let backend = request.backend {
+            backend.counters.bytesIn.wrappingIncrement(by: bytesIn, ordering: .relaxed)
+            if let index = request.serverIndex, backend.servers.indices.contains(index) {
+                // Per-server bin/bout, as HAProxy counts them for the server that handled the request.
+                backend.servers[index].counters.bytesIn.wrappingIncrement(by: bytesIn, ordering: .relaxed)
+                backend.servers[index].counters.bytesOut.wrappingIncrement(by: record.bytesOut, ordering: .relaxed)
+            }
             if record.tr >= 0 { backend.counters.responseTimes.record(milliseconds: record.tr) }
             record.backendConnections = backend.activeRequests.load(ordering: .relaxed)
             backend.activeRequests.wrappingDecrement(ordering: .relaxed)
@@ -307,7 +314,7 @@ extension HTTPProxyHandler {
             context.close(promise: nil)
             return
         }
-        if pendingParts.isEmpty {
+        if pendingParts.isEmpty && !deferredParseError && !inputClosed {
             armIdleTimer(milliseconds: frontend.config.timeouts.effectiveKeepAlive, isRequestTimer: false)
         }
         drainPending()

@@ -39,12 +39,22 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     /// `timeout http-request` / `timeout http-keep-alive` deadline while no request is in progress.
     var idleDeadline: NIODeadline?
     var idleIsRequestTimer = false
+    /// The deadline is `timeout client` of inactivity: every received chunk pushes it back (only
+    /// `timeout http-request` bounds a whole request head, as in HAProxy).
+    var idleIsInactivity = false
     /// The connection's single timer task; re-armed only when a nearer deadline appears, so a
     /// request costs no timer allocation in the common case.
     var timerTask: Scheduled<Void>?
     var timerFireAt: NIODeadline = .distantFuture
     /// A protocol error was seen; everything after it is dropped.
     var parseFailed = false
+    /// The protocol error came after complete requests still to be answered: they are served first,
+    /// then the error is answered (or the connection closes if the last of them said so).
+    var deferredParseError = false
+    /// The client shut down its sending side: answer what it sent, then close.
+    var inputClosed = false
+    /// `io.wireBytesIn` already added to the `bin` counters.
+    var wireBytesAccounted = 0
     /// Slots bound at accept by `tcp-request connection track-sc*` (spec STK-9).
     var connectionEntries = TrackedEntries()
     var acceptedAt: NIODeadline = .now()
@@ -87,9 +97,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules(context: context) { return }
         // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
         // created by its complete HEADERS frame, so it needs no timer of its own.
-        if !io.isHTTP2 {
-            armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
-        }
+        if !io.isHTTP2 { armRequestHeadTimer() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -117,6 +125,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
             emitLog(record)
         }
+        _ = takeWireBytesIn()
         pendingParts.removeAll()
         if !connectionEntries.isEmpty { connectionEntries.releaseOwned(now: stickNow(), connection: true) }
         context.fireChannelInactive()
@@ -124,7 +133,15 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if error is HTTPParserError {
+            // Already answered (e.g. the 408 of a timeout, whose close makes the decoder report the
+            // partial head): one request, one answer, one log line.
+            if parseFailed || closing { return }
             parseFailed = true
+            if current?.requestComplete == true || !pendingParts.isEmpty {
+                // Pipelined requests before the bad bytes are valid: serve them first.
+                deferredParseError = true
+                return
+            }
             badRequest(context: context)
             return
         }
@@ -133,12 +150,37 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            clientInputClosed()
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if current == nil && pendingParts.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Half-close from the client (it shut down its sending side after the request): the requests it
+    /// sent are answered, then the connection closes; nothing more can arrive for an unfinished one.
+    private func clientInputClosed() {
+        inputClosed = true
+        if closing { return }
+        if current == nil && pendingParts.isEmpty {
+            if !deferredParseError { context.close(promise: nil) }
+            return
+        }
+        settleAfterInputClosed()
+    }
+
+    /// With the input closed and no pipelined part left, an unfinished request can never complete.
+    func settleAfterInputClosed() {
+        guard inputClosed, pendingParts.isEmpty, !deferredParseError, let request = current, !request.requestComplete,
+              !closing else { return }
+        abort(request, cause: "C")
+        closing = true
+        context.close(promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -236,7 +278,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     private func requestBody(_ request: ProxyRequest, _ buffer: ByteBuffer) {
-        frontend.counters.bytesIn.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        request.bodyBytesIn += buffer.readableBytes
+        if io.wireBytesIn == nil { frontend.counters.bytesIn.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed) }
         if !request.trackedEntries.isEmpty { request.trackedEntries.addBytesIn(buffer.readableBytes, now: stickNow()) }
         switch request.phase {
         case .waitingResponse, .streamingResponse:
@@ -278,6 +321,18 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             dispatch(part)
             if closing { return }
         }
+        if pendingParts.isEmpty && deferredParseError && !(current?.requestComplete ?? false) {
+            // Every valid request before the bad bytes is answered: now the error.
+            deferredParseError = false
+            badRequest(context: context)
+            return
+        }
+        if pendingParts.isEmpty && current == nil && inputClosed {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        settleAfterInputClosed()
         resumeReadingIfPossible()
     }
 
@@ -285,12 +340,25 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func firstRequestByte() {
         guard current == nil else { return }
-        armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+        armRequestHeadTimer()
+    }
+
+    /// While a request head is awaited: `timeout http-request` from now when set, else `timeout
+    /// client` of inactivity.
+    func armRequestHeadTimer() {
+        let t = frontend.config.timeouts
+        if let request = t.httpRequest, request > 0 {
+            armIdleTimer(milliseconds: request, isRequestTimer: true)
+        } else {
+            armIdleTimer(milliseconds: t.client, isRequestTimer: true)
+            idleIsInactivity = idleDeadline != nil
+        }
     }
 
     /// Arms `timeout http-request` (waiting for a complete head) or `timeout http-keep-alive`.
     func armIdleTimer(milliseconds: Int?, isRequestTimer: Bool) {
         idleDeadline = nil
+        idleIsInactivity = false
         guard let ms = milliseconds, ms > 0 else { return }
         let deadline = NIODeadline.now() + .milliseconds(Int64(ms))
         idleDeadline = deadline
@@ -318,6 +386,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         guard !closing else { return }
         let now = NIODeadline.now()
         var next = NIODeadline.distantFuture
+        if idleIsInactivity, let d = idleDeadline, d <= now, current == nil, let t = frontend.config.timeouts.client,
+           io.lastReadAt + .milliseconds(Int64(t)) > now {
+            // Bytes arrived since the deadline was set: inactivity restarts from the last read.
+            idleDeadline = io.lastReadAt + .milliseconds(Int64(t))
+        }
         if let d = idleDeadline {
             if d <= now {
                 idleDeadline = nil
@@ -355,15 +428,17 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         let start = io.sawRequestBytes ? io.requestStart : NIODeadline.now()
         record.tA = ms(start, .now())
         let body = ErrorResponses.body(status: 408)
+        // Before the write: its completion may run at once and close the channel.
+        closing = true
         writeLocal(status: 408, body: ByteBuffer(string: body), contentType: "text/html", close: true) { [weak self] bytes in
             guard let self else { return }
             record.bytesOut = bytes
+            self.frontend.counters.bytesOut.wrappingIncrement(by: bytes, ordering: .relaxed)
             self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
             self.frontend.counters.countResponse(status: 408)
             if !(silent && self.frontend.config.options.dontlognull) { self.emitLog(record) }
             self.context.close(promise: nil)
         }
-        closing = true
     }
 
     // MARK: - Errors before a request exists
@@ -392,6 +467,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         writeLocal(status: 400, body: ByteBuffer(string: ErrorResponses.body(status: 400)), contentType: "text/html", close: true) { [weak self] bytes in
             guard let self else { return }
             record.bytesOut = bytes
+            self.frontend.counters.bytesOut.wrappingIncrement(by: bytes, ordering: .relaxed)
             self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
             self.frontend.counters.countResponse(status: 400)
             self.emitLog(record)
@@ -419,6 +495,16 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     // MARK: - Helpers
+
+    /// Request bytes received since the last call, added to the frontend's `bin` (heads and bodies,
+    /// as HAProxy counts); nil on HTTP/2, where bodies were counted as they arrived.
+    func takeWireBytesIn() -> Int? {
+        guard let wire = io.wireBytesIn else { return nil }
+        let delta = wire - wireBytesAccounted
+        wireBytesAccounted = wire
+        frontend.counters.bytesIn.wrappingIncrement(by: delta, ordering: .relaxed)
+        return delta
+    }
 
     func newRecord(wallMs: Int64) -> HTTPLogRecord {
         var r = HTTPLogRecord(clientAddress: clientAddress, clientPort: clientPort, requestDateMs: wallMs,

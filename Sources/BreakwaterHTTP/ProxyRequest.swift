@@ -2,7 +2,6 @@ import BreakwaterACL
 import BreakwaterConfigModel
 import BreakwaterObservability
 import BreakwaterStickTables
-import BreakwaterACL
 import NIOCore
 import NIOHTTP1
 
@@ -80,6 +79,8 @@ final class ProxyRequest {
     var bufferedBody: [ByteBuffer] = []
     var bufferedBodyBytes = 0
     var bodyBytesForwarded = 0
+    /// Request body bytes received from the client.
+    var bodyBytesIn = 0
     var hasBody: Bool
     var upstream: UpstreamHandler?
     var upstreamWasReused = false
@@ -117,6 +118,8 @@ final class ProxyRequest {
     var tables: [String: StickTable] = [:]
     /// Refused as malformed: logged as `<BADREQ>`.
     var malformed = false
+    /// The target as split at parse time; every path fetch reads it (issue 9 #1).
+    var target = RequestTarget(form: .origin, scheme: nil, authority: nil, pathAndQuery: "/")
     let clientMethod: String
     let clientURI: String
     let clientVersion: HTTPVersion
@@ -130,7 +133,7 @@ final class ProxyRequest {
         self.clientKeepAlive = clientKeepAlive
         self.bytesOutAtStart = bytesOutAtStart
         self.sourceAddress = sourceAddress
-        clientMethod = head.method.rawValue
+        clientMethod = HeaderHygiene.wireMethod(head.method).rawValue
         clientURI = head.uri
         clientVersion = head.version
         self.hasBody = hasBody
@@ -163,19 +166,9 @@ final class ProxyRequest {
 }
 
 extension ProxyRequest: ACLRequestView {
-    var aclPath: Substring {
-        let uri = head.uri
-        var path = Substring(uri)
-        // Absolute-form targets: skip scheme and authority.
-        if path.hasPrefix("http://") || path.hasPrefix("https://") {
-            let afterScheme = path[path.index(path.firstIndex(of: ":")!, offsetBy: 3)...]
-            path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
-        }
-        if let q = path.firstIndex(of: "?") { return path[..<q] }
-        return path
-    }
+    var aclPath: Substring { target.path }
 
-    var aclMethod: String { head.method.rawValue }
+    var aclMethod: String { clientMethod }
 
     func aclHeaderValues(_ lowercasedName: String) -> [Substring] {
         var out: [Substring] = []

@@ -21,6 +21,9 @@ extension ProxyServer {
     static func configureHTTP1(_ channel: Channel, runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools,
                                limits: NIOHTTPDecoderLimitConfiguration, isTLS: Bool) throws {
         let io = ClientIOHandler()
+        // A client that shuts down its sending side after the request still gets the answer (clear
+        // text; the TLS handler ends the session on EOF).
+        if !isTLS { try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true) }
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(io)
         try sync.configureHTTPServerPipeline(

@@ -352,6 +352,32 @@ extension Integration {
 /// PHP sees must match (spec FCGI-4..FCGI-7). HAProxy-valid config only (no SEED spellings).
 extension Integration {
     @Suite struct FastCGIDifferential {
+        /// A HAProxy-valid fcgi-app config on one php-fpm pool; `rules` go into the frontend.
+        static func config(port: Int, fpm: PHPFPM, rules: String = "") -> String {
+            """
+            defaults
+                mode http
+                timeout connect 2s
+                timeout client 10s
+                timeout server 10s
+
+            fcgi-app app
+                docroot \(fpm.docroot.path)
+                index index.php
+                path-info ^(/.+\\.php)(/.*)?$
+
+            frontend fe
+                bind 127.0.0.1:\(port)
+            \(rules)
+                default_backend php
+
+            backend php
+                use-fcgi-app app
+                server fpm 127.0.0.1:\(fpm.port) proto fcgi
+
+            """
+        }
+
         @Test("HAProxy 2.6 fcgi-app and Breakwater give PHP the same parameters")
         func sameParameters() async throws {
             guard FileManager.default.isExecutableFile(atPath: Differential.haproxyPath) else {
@@ -359,30 +385,7 @@ extension Integration {
                 return
             }
             let fpm = try await PHPFPM.start(scripts: PHPFPM.testScripts)
-            let docroot = fpm.docroot.path
-            func cfg(_ port: Int) -> String {
-                """
-                defaults
-                    mode http
-                    timeout connect 2s
-                    timeout client 10s
-                    timeout server 10s
-
-                fcgi-app app
-                    docroot \(docroot)
-                    index index.php
-                    path-info ^(/.+\\.php)(/.*)?$
-
-                frontend fe
-                    bind 127.0.0.1:\(port)
-                    default_backend php
-
-                backend php
-                    use-fcgi-app app
-                    server fpm 127.0.0.1:\(fpm.port) proto fcgi
-
-                """
-            }
+            func cfg(_ port: Int) -> String { Self.config(port: port, fpm: fpm) }
             let dir = try makeTempDir("fcgi-diff")
             let hport = Ports.free()
             let hcfg = dir.appendingPathComponent("haproxy.cfg")

@@ -28,9 +28,15 @@ enum Ports {
 
     /// True if a TCP connect to 127.0.0.1:port succeeds right now.
     static func accepts(_ port: Int) -> Bool {
+        guard let fd = connectedSocket(port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A blocking TCP socket connected to 127.0.0.1:port (the caller closes it), or nil.
+    static func connectedSocket(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -40,7 +46,9 @@ enum Ports {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        return rc == 0
+        if rc == 0 { return fd }
+        close(fd)
+        return nil
     }
 }
 
