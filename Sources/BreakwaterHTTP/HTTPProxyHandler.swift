@@ -49,6 +49,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var connectionEntries = TrackedEntries()
     var acceptedAt: NIODeadline = .now()
     var acceptedWallMs: Int64 = 0
+    /// Set when the connection was accepted before this handler was added (a plain bind waits
+    /// for the first bytes to tell HTTP/1.1 from h2c): the request clock still starts at accept.
+    var acceptedEarlier: (at: NIODeadline, wallMs: Int64)?
     /// TLS facts of the client connection for `ssl_fc_*` fetches (nil on clear text).
     var tlsInfo: ACLTLSInfo?
 
@@ -67,8 +70,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        acceptedAt = .now()
-        acceptedWallMs = currentWallMs()
+        acceptedAt = acceptedEarlier?.at ?? .now()
+        acceptedWallMs = acceptedEarlier?.wallMs ?? currentWallMs()
         if isTLS {
             // The TLS handler sits on this channel (HTTP/1.1) or on the parent connection (HTTP/2 stream).
             // (An accepted connection's own parent is the listener, on another loop: never look there.)
@@ -88,7 +91,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
         // created by its complete HEADERS frame, so it needs no timer of its own.
         if !io.isHTTP2 {
-            armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest, isRequestTimer: true)
+            let waited = Int((NIODeadline.now() - acceptedAt).nanoseconds / 1_000_000)
+            armIdleTimer(milliseconds: frontend.config.timeouts.effectiveHTTPRequest.map { $0 > 0 ? max(1, $0 - waited) : $0 }, isRequestTimer: true)
         }
     }
 
