@@ -77,7 +77,22 @@ final class H2PrefaceDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        context.fireChannelInactive()
+        // A client gone before its first byte is an HTTP/1.1 connection that sent nothing: the
+        // HTTP/1.1 handler logs it (`<BADREQ>`, unless `option dontlognull`).
+        guard !decided else {
+            context.fireChannelInactive()
+            return
+        }
+        decide(http2: false, context: context) { $0.fireChannelInactive() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !decided && event is ChannelShouldQuiesceEvent {
+            // Draining: a connection that has not sent a byte has no request to finish.
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     private func armTimer(context: ChannelHandlerContext) {
@@ -88,7 +103,9 @@ final class H2PrefaceDetector: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func decide(http2: Bool, context: ChannelHandlerContext) {
+    /// Installs the chosen pipeline, hands it the held bytes (and `then`, an event to pass on
+    /// while this handler is still in the pipeline) and leaves.
+    private func decide(http2: Bool, context: ChannelHandlerContext, then: ((ChannelHandlerContext) -> Void)? = nil) {
         decided = true
         timer?.cancel()
         do {
@@ -102,6 +119,7 @@ final class H2PrefaceDetector: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(wrapInboundOut(held))
             context.fireChannelReadComplete()
         }
+        then?(context)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
