@@ -39,8 +39,9 @@ final class H2StreamRequestNormalizer: ChannelDuplexHandler {
         }
         sawHead = true
         if refuseAsExcess {
-            refuse(context: context, code: .refusedStream,
-                   reason: "more than \(ProxyServer.maxConcurrentStreams) concurrent streams (REFUSED_STREAM)")
+            // Not logged: a refused stream is flow control the client may retry, and during a
+            // stream flood one line per stream would amplify it.
+            refuse(context: context, code: .refusedStream, reason: nil)
             return
         }
         switch Self.normalize(headers.headers) {
@@ -102,9 +103,9 @@ final class H2StreamRequestNormalizer: ChannelDuplexHandler {
         return .forward(out)
     }
 
-    private func refuse(context: ChannelHandlerContext, code: HTTP2ErrorCode, reason: String) {
+    private func refuse(context: ChannelHandlerContext, code: HTTP2ErrorCode, reason: String?) {
         refused = true
-        if let logger = frontend.trafficLogger {
+        if let reason, let logger = frontend.trafficLogger {
             let remote = context.channel.parent?.remoteAddress
             let line = "\(remote?.ipAddress ?? "unix"):\(remote?.port ?? 0) [\(HTTPLogFormatter.accessDate(currentWallMs()))] "
                 + "\(frontend.config.name): HTTP/2 stream reset: \(reason)"
