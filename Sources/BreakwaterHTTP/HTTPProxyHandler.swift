@@ -59,6 +59,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     var connectionEntries = TrackedEntries()
     var acceptedAt: NIODeadline = .now()
     var acceptedWallMs: Int64 = 0
+    /// Set when the connection was accepted before this handler was added (a plain bind waits
+    /// for the first bytes to tell HTTP/1.1 from h2c): the request clock still starts at accept.
+    var acceptedEarlier: (at: NIODeadline, wallMs: Int64)?
     /// TLS facts of the client connection for `ssl_fc_*` fetches (nil on clear text).
     var tlsInfo: ACLTLSInfo?
 
@@ -77,8 +80,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        acceptedAt = .now()
-        acceptedWallMs = currentWallMs()
+        acceptedAt = acceptedEarlier?.at ?? .now()
+        acceptedWallMs = acceptedEarlier?.wallMs ?? currentWallMs()
         if isTLS {
             // The TLS handler sits on this channel (HTTP/1.1) or on the parent connection (HTTP/2 stream).
             // (An accepted connection's own parent is the listener, on another loop: never look there.)
@@ -97,7 +100,10 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules(context: context) { return }
         // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
         // created by its complete HEADERS frame, so it needs no timer of its own.
-        if !io.isHTTP2 { armRequestHeadTimer() }
+        if !io.isHTTP2 {
+            // A plain bind's preface detector may already have waited for the first bytes.
+            armRequestHeadTimer(alreadyWaitedMs: Int((NIODeadline.now() - acceptedAt).nanoseconds / 1_000_000))
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -345,12 +351,13 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
 
     /// While a request head is awaited: `timeout http-request` from now when set, else `timeout
     /// client` of inactivity.
-    func armRequestHeadTimer() {
+    func armRequestHeadTimer(alreadyWaitedMs: Int = 0) {
         let t = frontend.config.timeouts
+        let remaining = { (ms: Int?) in ms.map { $0 > 0 ? max(1, $0 - alreadyWaitedMs) : $0 } }
         if let request = t.httpRequest, request > 0 {
-            armIdleTimer(milliseconds: request, isRequestTimer: true)
+            armIdleTimer(milliseconds: remaining(request), isRequestTimer: true)
         } else {
-            armIdleTimer(milliseconds: t.client, isRequestTimer: true)
+            armIdleTimer(milliseconds: remaining(t.client), isRequestTimer: true)
             idleIsInactivity = idleDeadline != nil
         }
     }

@@ -4,12 +4,20 @@ import NIOHTTP1
 import NIOHTTP2
 
 extension ProxyServer {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS as advertised (HAProxy's default): a stream beyond it is
+    /// refused on its own with REFUSED_STREAM (issue 9 item 8).
+    static let maxConcurrentStreams = 100
+    /// What nio-http2 itself enforces. It treats an excess stream as a connection error, so it gets
+    /// twice the advertised value (the watcher advertises the real one) and only a client that
+    /// ignores the setting that far is cut off.
+    static let hardMaxConcurrentStreams = 2 * maxConcurrentStreams
+
     /// HTTP/2 limits (issue 5): bounded concurrent streams and header lists; nio-http2's DoS
     /// heuristics cut off rapid-reset (CVE-2023-44487) and other stream-flood patterns.
     static func http2Configuration(_ global: GlobalSettings) -> NIOHTTP2Handler.ConnectionConfiguration {
         var config = NIOHTTP2Handler.ConnectionConfiguration()
         config.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: hardMaxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: global.maxHeaderBytes),
             HTTP2Setting(parameter: .initialWindowSize, value: 65535),
         ]
@@ -19,7 +27,8 @@ extension ProxyServer {
 
     /// Puts the HTTP/1.1 proxy on a client connection (after TLS, if any).
     static func configureHTTP1(_ channel: Channel, runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools,
-                               limits: NIOHTTPDecoderLimitConfiguration, isTLS: Bool) throws {
+                               limits: NIOHTTPDecoderLimitConfiguration, isTLS: Bool,
+                               acceptedEarlier: (at: NIODeadline, wallMs: Int64)? = nil) throws {
         let io = ClientIOHandler()
         // A client that shuts down its sending side after the request still gets the answer (clear
         // text; the TLS handler ends the session on EOF).
@@ -30,36 +39,56 @@ extension ProxyServer {
             position: .last, withPipeliningAssistance: false, withServerUpgrade: nil,
             withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-        try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS))
+        let proxy = HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS)
+        proxy.acceptedEarlier = acceptedEarlier
+        try sync.addHandler(proxy)
+    }
+
+    /// A plain (clear-text, not `proto h2`) bind speaks HTTP/1.1 and, when a connection opens with
+    /// the HTTP/2 preface, h2c with prior knowledge, as HAProxy does (issue 9 item 10).
+    static func configurePlainHTTP(_ channel: Channel, runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools,
+                                   limits: NIOHTTPDecoderLimitConfiguration) throws {
+        let accepted = (at: NIODeadline.now(), wallMs: currentWallMs())
+        let wait = frontend.config.timeouts.effectiveHTTPRequest.flatMap { $0 > 0 ? TimeAmount.milliseconds(Int64($0)) : nil }
+        let detector = H2PrefaceDetector(waitLimit: wait) { http2, context in
+            if http2 {
+                try configureHTTP2(context.channel, runtime: runtime, frontend: frontend, pools: pools, isTLS: false)
+            } else {
+                try configureHTTP1(context.channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits,
+                                   isTLS: false, acceptedEarlier: accepted)
+            }
+        }
+        try channel.pipeline.syncOperations.addHandler(detector)
     }
 
     /// Puts HTTP/2 on a client connection: each stream gets its own proxy handler, so every stream
     /// is an independent request for routing, queueing, tracking and logging (spec FE-2).
     static func configureHTTP2(_ channel: Channel, runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools,
                                isTLS: Bool) throws {
+        let watcher = H2ConnectionWatcher(advertise: (internal: UInt32(hardMaxConcurrentStreams),
+                                                      advertised: UInt32(maxConcurrentStreams)))
+        try channel.pipeline.syncOperations.addHandler(watcher)
+        let openStreams = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: http2Configuration(runtime.snapshot.global),
             streamConfiguration: .init()
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
-                let io = H2StreamIOHandler()
                 let sync = stream.pipeline.syncOperations
+                openStreams.value += 1
+                stream.closeFuture.whenComplete { _ in openStreams.value -= 1 }
+                if openStreams.value > maxConcurrentStreams {
+                    try sync.addHandler(H2StreamRequestNormalizer(frontend: frontend, refuseAsExcess: true))
+                    return
+                }
+                let io = H2StreamIOHandler()
                 try sync.addHandler(io)
+                try sync.addHandler(H2StreamRequestNormalizer(frontend: frontend))
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS))
             }
         }
-        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorHandler())
-    }
-}
-
-/// Closes an HTTP/2 connection on a connection error (rapid reset, flood, protocol violation):
-/// nio-http2 sends the GOAWAY and reports the error; ending the connection is ours to do.
-final class HTTP2ConnectionErrorHandler: ChannelInboundHandler {
-    typealias InboundIn = Any
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
+        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorHandler(watcher: watcher, frontend: frontend))
     }
 }

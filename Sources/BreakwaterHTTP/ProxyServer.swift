@@ -143,7 +143,7 @@ public final class ProxyServer: Sendable {
                     } else if bind.h2PriorKnowledge {
                         try Self.configureHTTP2(channel, runtime: runtime, frontend: frontend, pools: pools, isTLS: false)
                     } else {
-                        try Self.configureHTTP1(channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits, isTLS: false)
+                        try Self.configurePlainHTTP(channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits)
                     }
                 }
             }
