@@ -14,7 +14,9 @@ public enum ListenerSockets {
     public struct OpenError: Error, CustomStringConvertible {
         public let address: String
         public let reason: String
-        public var description: String { "cannot bind \(address): \(reason)" }
+        /// Where the socket was asked for ("FILE:LINE: frontend 'fe'"), when known.
+        public var context: String = ""
+        public var description: String { (context.isEmpty ? "" : "\(context): ") + "cannot bind \(address): \(reason)" }
     }
 
     /// Parses the inherited-sockets variable.
