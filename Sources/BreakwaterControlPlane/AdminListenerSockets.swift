@@ -38,15 +38,10 @@ public enum AdminListenerSockets {
     }
 
     public static func inherited(from environment: [String: String]) -> [String: Int32] {
-        guard let value = environment[environmentKey], !value.isEmpty else { return [:] }
-        var out: [String: Int32] = [:]
-        for item in value.split(separator: ";") {
-            guard let eq = item.lastIndex(of: "="), let fd = Int32(item[item.index(after: eq)...]) else { continue }
-            out[String(item[..<eq])] = fd
-        }
-        return out
+        ListenerSockets.inherited(from: environment, key: environmentKey)
     }
 
+    /// `key=fd;key=fd`, the value of an inherited-sockets variable.
     public static func environmentValue(_ sockets: [(key: String, fd: Int32)]) -> String {
         sockets.map { "\($0.key)=\($0.fd)" }.joined(separator: ";")
     }

@@ -55,7 +55,7 @@ public struct ReloadCoordinator: Sendable {
         // now (the kernel keeps queueing connections) and resumes if the successor never takes over.
         await server.pauseAccepting()
         var env = ProcessEnvironment.current()
-        env[ListenerSockets.environmentKey] = sockets.map { "\($0.key)=\($0.fd)" }.joined(separator: ";")
+        env[ListenerSockets.environmentKey] = AdminListenerSockets.environmentValue(sockets)
         env[AdminListenerSockets.environmentKey] = AdminListenerSockets.environmentValue(adminSockets)
         let exe = Self.executablePath()
         let argv = [exe] + arguments + ["-sf", String(getpid()), "--server-state-file", statePath]

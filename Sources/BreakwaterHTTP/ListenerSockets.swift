@@ -19,9 +19,9 @@ public enum ListenerSockets {
         public var description: String { (context.isEmpty ? "" : "\(context): ") + "cannot bind \(address): \(reason)" }
     }
 
-    /// Parses the inherited-sockets variable.
-    public static func inherited(from environment: [String: String]) -> [String: Int32] {
-        guard let value = environment[environmentKey], !value.isEmpty else { return [:] }
+    /// Parses an inherited-sockets variable (`key=fd;key=fd`), by default this one.
+    public static func inherited(from environment: [String: String], key variable: String = environmentKey) -> [String: Int32] {
+        guard let value = environment[variable], !value.isEmpty else { return [:] }
         var out: [String: Int32] = [:]
         for item in value.split(separator: ";") {
             guard let eq = item.lastIndex(of: "="), let fd = Int32(item[item.index(after: eq)...]) else { continue }

@@ -15,6 +15,24 @@ extension Integration {
             return out
         }
 
+        /// One frontend on `port` in front of `backend`, with a pidfile and admin-level stats sockets.
+        static func config(port: Int, backend: TestBackend, pidfile: String, admin: [String] = []) -> String {
+            """
+            global
+                pidfile \(pidfile)
+            \(admin.map { "    stats socket \($0) level admin" }.joined(separator: "\n"))
+
+            \(Cfg.defaults())
+            frontend fe
+                bind 127.0.0.1:\(port)
+                default_backend be
+
+            backend be
+            \(serverLine("s1", backend))
+
+            """
+        }
+
         static func pidLine(_ info: String) -> Int32? {
             info.split(separator: "\n").first { $0.hasPrefix("Pid: ") }.flatMap { Int32($0.dropFirst(5)) }
         }
@@ -33,22 +51,12 @@ extension Integration {
             let sock = dir.appendingPathComponent("admin.sock").path
             let adminPort = Ports.free()
             let proxy = try await ProxyProcess(extraArgs: ["--grace-period", "3"]) { port in
-                """
-                global
-                    pidfile \(pidfile.path)
-                    stats socket \(sock) level admin
-                    stats socket ipv4@127.0.0.1:\(adminPort) level admin
-
-                \(Cfg.defaults())
-                frontend fe
-                    bind 127.0.0.1:\(port)
-                    default_backend be
-
-                backend be
-                \(serverLine("s1", bs[0]))
-                """
+                Self.config(port: port, backend: bs[0], pidfile: pidfile.path,
+                            admin: ["\(sock)", "ipv4@127.0.0.1:\(adminPort)"])
             }
             var pids: Set<Int32> = [proxy.pid]
+            // The pidfile is written once the proxy serves, just after its port opens.
+            await waitUntil(timeout: 5) { Reload.currentPID(pidfile) == proxy.pid }
             for round in 1...10 {
                 let pid = try #require(Reload.currentPID(pidfile))
                 kill(pid, SIGUSR2)
@@ -82,21 +90,10 @@ extension Integration {
             let busy = PortListener(port: Ports.free())
             try await busy.start()
             let proxy = try await ProxyProcess(extraArgs: ["--grace-period", "3"]) { port in
-                """
-                global
-                    pidfile \(pidfile.path)
-                    stats socket \(sock) level admin
-                    stats socket ipv4@127.0.0.1:\(adminPort) level admin
-
-                \(Cfg.defaults())
-                frontend fe
-                    bind 127.0.0.1:\(port)
-                    default_backend be
-
-                backend be
-                \(serverLine("s1", bs[0]))
-                """
+                Self.config(port: port, backend: bs[0], pidfile: pidfile.path,
+                            admin: ["\(sock)", "ipv4@127.0.0.1:\(adminPort)"])
             }
+            await waitUntil(timeout: 5) { Reload.currentPID(pidfile) == proxy.pid }
             let inodeBefore = try FileManager.default.attributesOfItem(atPath: sock)[.systemFileNumber] as? Int
             let cfgPath = proxy.proc.dir.appendingPathComponent("breakwater.cfg")
             let good = try String(contentsOf: cfgPath, encoding: .utf8)
@@ -123,18 +120,7 @@ extension Integration {
             let dir = try makeTempDir("reload-ka")
             let pidfile = dir.appendingPathComponent("bw.pid")
             let proxy = try await ProxyProcess(extraArgs: ["--grace-period", "5"]) { port in
-                """
-                global
-                    pidfile \(pidfile.path)
-
-                \(Cfg.defaults())
-                frontend fe
-                    bind 127.0.0.1:\(port)
-                    default_backend be
-
-                backend be
-                \(serverLine("s1", bs[0]))
-                """
+                Self.config(port: port, backend: bs[0], pidfile: pidfile.path)
             }
             let port = proxy.port
             let stop = Locked(false)
@@ -180,6 +166,7 @@ extension Integration {
                 }
             }
             var pids: Set<Int32> = [proxy.pid]
+            await waitUntil(timeout: 5) { Reload.currentPID(pidfile) == proxy.pid }
             for round in 1...10 {
                 try await Task.sleep(nanoseconds: 300_000_000)
                 let pid = try #require(Reload.currentPID(pidfile))
