@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to (real peers: curl, h2load, openssl, haproxy,
-# nginx, php-fpm, socat) and the OpenSSL headers the TLS target builds against.
+# nginx, php-fpm, socat; iproute2 for `ss`) and the OpenSSL headers the TLS target builds against.
 set -euo pipefail
 need=()
-for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli \
+for pkg in curl haproxy nginx socat procps iproute2 nghttp2-client openssl libssl-dev php-fpm php-cli \
     chromium python3-websocket `# live dashboard browser test (Tests/BreakwaterDashboardTests)` \
     ; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

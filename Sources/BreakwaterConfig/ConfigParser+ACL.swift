@@ -100,7 +100,7 @@ extension ConfigParseSession {
                 method = .int
                 break
             }
-            if UnsupportedKeywords.fetchNotSupportedYet(base) {
+            if UnsupportedKeywords.fetchNotSupportedYet(base) || Self.isHAProxyFetch(base) {
                 error("\(display): fetch '\(base)' is not supported yet", loc)
             } else {
                 var msg = "\(display): unknown fetch method '\(base)'"

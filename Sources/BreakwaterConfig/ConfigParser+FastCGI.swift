@@ -179,11 +179,11 @@ extension ConfigParseSession {
         if value.isEmpty {
             var msg = "'set-param \(name) \"\"': HAProxy rejects an empty set-param value"
             if normalized == "HTTP_PROXY" { msg += "; the Proxy header is already hidden" }
-            msg += " (accepted as a Breakwater extension: \(normalized) is never sent, SEED-3)"
+            msg += " (accepted as a Breakwater extension: \(normalized) is never sent)"
             seedWarning(msg, loc)
         } else if template.usesCaptures {
             seedWarning("'set-param \(name) \(value)': HAProxy sends '\\1' literally (set-param values have no regex "
-                        + "back-references); Breakwater expands '\\1'…'\\9' to the captures of the 'path-info' regex (SEED-2)", loc)
+                        + "back-references); Breakwater expands '\\1'…'\\9' to the captures of the 'path-info' regex (a Breakwater extension)", loc)
         }
         app.setParams.append(PendingSetParam(name: name, value: value, condition: cond.condition, location: loc))
     }
@@ -289,9 +289,9 @@ extension ConfigParseSession {
                 let n = d.servers.count
                 let haproxy = "proxy '\(d.name)': FCGI app configured but no FCGI server found"
                 let fix = "write 'proto fcgi' on the 'server' lines"
-                seedWarning(strict ? "\(haproxy) (\(fix); SEED-4)"
+                seedWarning(strict ? "\(haproxy) (\(fix))"
                                 : "\(haproxy): HAProxy rejects this; Breakwater treats " + (n == 1 ? "its server" : "all \(n) servers")
-                                    + " as 'proto fcgi' (\(fix), SEED-4)", at)
+                                    + " as 'proto fcgi' (a Breakwater extension; \(fix))", at)
                 for j in finished[i].servers.indices { finished[i].servers[j].proto = .fcgi }
             } else if !d.servers.contains(where: { $0.proto == .fcgi }) {
                 error("proxy '\(d.name)': FCGI app configured but no FCGI server found (add 'proto fcgi' to its FastCGI servers)", at)

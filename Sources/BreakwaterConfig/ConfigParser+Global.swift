@@ -33,6 +33,8 @@ extension ConfigParseSession {
         case "daemon":
             guard expectArgs(w, 0, loc) else { return }
             global.daemon = true
+            warning("'daemon' is not supported: Breakwater stays in the foreground "
+                    + "(run it under a service manager, e.g. systemd with Type=simple)", loc)
         case "stats":
             parseGlobalStats(w, loc)
         case "spread-checks":
@@ -269,12 +271,17 @@ extension ConfigParseSession {
     }
 
     mutating func unknownKeyword(_ kw: String, section: String, candidates: [String], _ loc: SourceLocation) {
+        if rejectHAProxySectionKeyword(kw, section: section, loc) { return }
         var msg = "unknown keyword '\(kw)' in '\(section)' section"
         if let s = UnsupportedKeywords.suggestion(for: kw, among: candidates) { msg += "; did you mean '\(s)'?" }
         error(msg, loc)
     }
 
     mutating func unknownKeyword(_ kw: String, what: String, candidates: [String], _ loc: SourceLocation) {
+        if what == "bind option",
+           rejectHAProxyKeyword("bind option '\(kw)'", name: kw, in: Set(HAProxy26Keywords.bindOptions.keys), loc) {
+            return
+        }
         var msg = "unknown \(what) '\(kw)'"
         if let s = UnsupportedKeywords.suggestion(for: kw, among: candidates) { msg += "; did you mean '\(s)'?" }
         error(msg, loc)

@@ -12,8 +12,11 @@ extension ConfigParseSession {
             guard expectArgs(w, 1, loc) else { return }
             guard let m = ProxyMode(rawValue: w[1]) else {
                 error("unknown proxy mode '\(w[1])' (expected 'http' or 'tcp')", loc)
+                // Inherited by the proxies of this defaults: no second error about the tcp default.
+                p.hasFailedMode = true
                 return
             }
+            p.hasFailedMode = false
             p.mode = m
             p.modeLocation = loc
         case "log":
@@ -47,7 +50,10 @@ extension ConfigParseSession {
             guard let v = attempt(loc, { try ValueParsers.integer(w[1], keyword: "maxconn", range: 1...Int(Int32.max)) }) else { return }
             if applies(kw, p, frontend: true, loc) { p.maxconn = v }
         case "bind":
+            let before = errorCount
             parseBind(w, loc, &p)
+            // A bind line already reported must not add "has no 'bind'" later.
+            if errorCount > before { p.hasFailedBind = true }
         case "default_backend":
             guard expectArgs(w, 1, loc) else { return }
             if w[1].contains("%[") {
@@ -136,6 +142,7 @@ extension ConfigParseSession {
             return
         }
         guard UnsupportedKeywords.supportedOptions.contains(name) else {
+            if rejectHAProxyKeyword("'\(display)'", name: name, in: HAProxy26Keywords.options, loc) { return }
             var msg = "unknown option '\(name)'"
             let all = UnsupportedKeywords.supportedOptions + UnsupportedKeywords.checkOptions
                 + UnsupportedKeywords.optionsNotSupportedYet.keys.sorted()
@@ -183,6 +190,7 @@ extension ConfigParseSession {
                 error("'\(keyword)' is not supported by breakwater", loc)
                 return
             }
+            if rejectHAProxyKeyword("'\(keyword)'", name: kind, in: HAProxy26Keywords.timeouts, loc) { return }
             var msg = "unknown timeout '\(kind)'"
             if let s = UnsupportedKeywords.suggestion(for: kind, among: UnsupportedKeywords.timeoutKinds) {
                 msg += "; did you mean '\(s)'?"
@@ -235,6 +243,7 @@ extension ConfigParseSession {
             if case .inet(let host, let port) = a { binds.append(BindConfig(host: host, port: port, location: loc)) }
         }
         var name: String?
+        var backlog: Int?
         var h2 = false
         var ssl = false
         var tls = TLSBindConfig(certificates: [])
@@ -314,6 +323,14 @@ extension ConfigParseSession {
                 i += 2
                 continue
             }
+            if opt == "backlog" {
+                guard let v = argument(opt) else { return }
+                guard let n = attempt(loc, { try ValueParsers.integer(v, keyword: "bind option 'backlog'", range: 1...Int(Int32.max)) })
+                else { return }
+                backlog = n
+                i += 2
+                continue
+            }
             if opt == "name" {
                 guard i + 1 < w.count else { error("bind option 'name' expects an argument", loc); return }
                 name = w[i + 1]
@@ -328,7 +345,7 @@ extension ConfigParseSession {
                 error("bind option '\(opt)' is not supported yet", loc)
                 return
             }
-            let all = ["name", "proto"] + UnsupportedKeywords.bindTLSOptions.keys.sorted() + UnsupportedKeywords.bindOtherNotSupported.keys.sorted()
+            let all = ["name", "proto", "backlog"] + UnsupportedKeywords.bindTLSOptions.keys.sorted() + UnsupportedKeywords.bindOtherNotSupported.keys.sorted()
             unknownKeyword(opt, what: "bind option", candidates: all, loc)
             return
         }
@@ -356,6 +373,7 @@ extension ConfigParseSession {
         for var b in binds {
             b.name = name
             b.h2PriorKnowledge = h2
+            b.backlog = backlog
             if ssl { b.tls = tls }
             p.binds.append(b)
         }

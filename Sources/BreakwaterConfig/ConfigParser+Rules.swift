@@ -93,6 +93,8 @@ extension ConfigParseSession {
                 error("'http-request \(baseAction)' is not supported yet (\(why))", loc)
             } else if UnsupportedKeywords.httpRequestActionsNotSupported.contains(action) {
                 error("http-request action '\(action)' is not supported by breakwater", loc)
+            } else if rejectHAProxyKeyword("'http-request \(baseAction)'", name: baseAction,
+                                           in: HAProxy26Keywords.httpRequestActions, loc) {
             } else {
                 var msg = "unknown http-request action '\(action)'"
                 let all = UnsupportedKeywords.httpRequestActions + UnsupportedKeywords.httpRequestActionsNotSupportedYet.keys.sorted()

@@ -20,7 +20,8 @@ extension ConfigParseSession {
             ok = false
         }
         let address = attempt(loc) {
-            try AddressParser.parse(w[2], options: .init(allowUnix: true, defaultPort: nil, resolveHostnames: true))
+            // No port: the port of the client connection (resolved in `resolveServerPorts`).
+            try AddressParser.parse(w[2], options: .init(allowUnix: true, defaultPort: 0, resolveHostnames: true))
         }
         let params = parseServerParams(w, from: 3, base: p.defaultServer, keyword: "server", mode: p.mode, loc)
         guard ok, let params, let address else { return }
@@ -72,7 +73,7 @@ extension ConfigParseSession {
         default: p.seedServerDefaults.onError = params.health.onError
         }
         seedWarning("'\(kw)' is not a \(p.kind.rawValue) keyword in HAProxy; write 'default-server \(kw) \(w[1])' "
-                    + "(accepted as a Breakwater extension, SEED-1)", loc)
+                    + "(accepted as a Breakwater extension)", loc)
     }
 
     /// At the end of a section: applies its SEED-1 lines to its servers (or, for `defaults`, to its
@@ -174,7 +175,7 @@ extension ConfigParseSession {
                 }
                 i += 2
             default:
-                if let n = UnsupportedKeywords.serverParamsNotSupportedYet[opt] {
+                if let n = UnsupportedKeywords.serverParamsNotSupportedYet[opt] ?? HAProxy26Keywords.serverOptions[opt] {
                     notYet.append(opt)
                     i += 1 + n
                     continue
@@ -190,7 +191,7 @@ extension ConfigParseSession {
             let list = notYet.map { "'\($0)'" }.joined(separator: ", ")
             let verb = notYet.count == 1 ? "is" : "are"
             error("\(keyword) parameter\(notYet.count == 1 ? "" : "s") \(list) \(verb) not supported yet "
-                  + "(TLS to servers, agent checks and slowstart come with later issues)", loc)
+                  + "(HAProxy 2.6 has \(notYet.count == 1 ? "it" : "them"); Breakwater does not implement \(notYet.count == 1 ? "it" : "them"))", loc)
             ok = false
         }
         return ok ? params : nil

@@ -302,6 +302,8 @@ extension ConfigParseSession {
                          "silent-drop", "set-var", "unset-var", "set-var-fmt"]
             if later.contains(action) || action.hasPrefix("sc-inc-gpc") || action.hasPrefix("lua.") {
                 error("'tcp-request connection \(action)' is not supported yet (tcp rules)", loc)
+            } else if rejectHAProxyKeyword("'tcp-request connection \(action)'", name: action,
+                                           in: HAProxy26Keywords.tcpRequestConnectionActions, loc) {
             } else {
                 var msg = "unknown tcp-request connection action '\(action)'"
                 if let s = UnsupportedKeywords.suggestion(for: action, among: ["reject", "track-sc0", "track-sc1", "track-sc2"] + later) {

@@ -19,7 +19,7 @@ extension ConfigParseSession {
                let at = d.httpCheckExpectLocation, expectWarned.insert(at).inserted {
                 warning("'http-check expect' has no effect without 'option httpchk' (\(d.sectionDescription) uses layer-4 checks)", at)
             }
-            if d.mode == .tcp {
+            if d.mode == .tcp && !d.hasFailedMode {
                 let at = d.modeLocation ?? d.location
                 let why = d.modeLocation == nil ? " (tcp is the built-in default; add 'mode http')" : ""
                 if d.kind.hasFrontendCapability {
@@ -30,7 +30,7 @@ extension ConfigParseSession {
             }
 
             if d.kind.hasFrontendCapability {
-                if d.binds.isEmpty {
+                if d.binds.isEmpty && !d.hasFailedBind {
                     warning("\(d.sectionDescription) has no 'bind' directive; declare it as a backend if this was intended", d.location)
                 }
                 func check(_ target: String, _ keyword: String, _ loc: SourceLocation) -> (String, SourceLocation)? {
@@ -74,8 +74,11 @@ extension ConfigParseSession {
 
         validateStickTables()
 
-        if snapshot.frontends.isEmpty {
-            warning("no enabled listener found (no frontend or listen section); 'breakwater proxy' will refuse to start",
+        // Only for an otherwise valid configuration: an unreadable file or a bad bind line already
+        // explains why nothing listens.
+        if !snapshot.hasAnyListener && !hadUnreadableFile && errorCount == 0 {
+            warning("no enabled listener found (no frontend or listen section with a 'bind'); "
+                    + "'breakwater proxy' and 'breakwater check' refuse such a configuration",
                     SourceLocation(file: firstFile ?? "config", line: 0))
         }
     }

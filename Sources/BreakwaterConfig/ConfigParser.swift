@@ -21,16 +21,24 @@ public struct ConfigParser: Sendable {
         return session.finish()
     }
 
-    /// Reads and parses files; an unreadable file is an error at line 0.
+    /// Reads and parses files; a directory stands for its `*.cfg` files in lexical order (as in
+    /// HAProxy). An unreadable file is a whole-file error (line 0) naming the OS error.
     public func load(paths: [String]) -> ConfigParseResult {
         var session = ConfigParseSession(environment: environment, strict: strict)
         for path in paths {
-            do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: path))
-                session.parse(ConfigSource(path: path, text: String(decoding: data, as: UTF8.self)))
-            } catch {
-                let reason = (error as NSError).localizedDescription
-                session.error("cannot read configuration file '\(path)': \(reason)", SourceLocation(file: path, line: 0))
+            switch ConfigFiles.expand(path) {
+            case .failure(let problem):
+                session.hadUnreadableFile = true
+                session.error(problem.message, SourceLocation(file: path, line: 0))
+            case .success(let files):
+                for file in files {
+                    switch ConfigFiles.read(file) {
+                    case .success(let text): session.parse(ConfigSource(path: file, text: text))
+                    case .failure(let problem):
+                        session.hadUnreadableFile = true
+                        session.error(problem.message, SourceLocation(file: file, line: 0))
+                    }
+                }
             }
         }
         return session.finish()
@@ -73,6 +81,8 @@ struct ConfigParseSession {
     var frontendNames: [String: SourceLocation] = [:]
     var backendNames: [String: SourceLocation] = [:]
     var firstFile: String?
+    /// A configuration file could not be read (its error explains an empty result).
+    var hadUnreadableFile = false
     /// The `fcgi-app` section being read, the finished ones, and where each name was first declared.
     var currentApp: FastCGIAppDraft?
     var fcgiApps: [FastCGIAppDraft] = []
@@ -289,7 +299,8 @@ struct ConfigParseSession {
     mutating func finish() -> ConfigParseResult {
         closeSection()
         resolveFastCGI()
-        let snapshot = buildSnapshot()
+        var snapshot = buildSnapshot()
+        resolveServerPorts(&snapshot)
         validate(snapshot)
         let ok = !diagnostics.contains { $0.severity == .error }
         return ConfigParseResult(snapshot: ok ? snapshot : nil, diagnostics: diagnostics)

@@ -114,6 +114,10 @@ struct ProxyDraft {
     // Inherited from `defaults`.
     var mode: ProxyMode = .tcp
     var modeLocation: SourceLocation?
+    /// A `mode` line here (or in the defaults it inherits) was invalid and already reported.
+    var hasFailedMode = false
+    /// A `bind` line here was invalid and already reported.
+    var hasFailedBind = false
     var options = ProxyOptions()
     var timeouts = Timeouts()
     var retries = 3
@@ -162,6 +166,7 @@ struct ProxyDraft {
         self.name = name
         self.location = location
         binds = []
+        hasFailedBind = false
         servers = []
         serverParams = []
         seedServerDefaults = SeedServerDefaults()

@@ -116,7 +116,7 @@ enum UnsupportedKeywords {
     ]
     static let bindOtherNotSupported: [String: Int] = [
         "accept-proxy": 0, "v4v6": 0, "v6only": 0, "transparent": 0, "defer-accept": 0, "tfo": 0,
-        "interface": 1, "backlog": 1, "maxconn": 1, "mss": 1, "process": 1, "thread": 1, "nice": 1, "id": 1,
+        "interface": 1, "maxconn": 1, "mss": 1, "process": 1, "thread": 1, "nice": 1, "id": 1,
         "level": 1, "mode": 1, "uid": 1, "gid": 1, "user": 1, "group": 1, "proto": 1, "namespace": 1,
     ]
 

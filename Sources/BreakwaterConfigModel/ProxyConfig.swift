@@ -58,6 +58,8 @@ public struct BindConfig: Sendable, Equatable {
     public var tls: TLSBindConfig?
     /// `proto h2`: HTTP/2 with prior knowledge (h2c) on a clear-text listener.
     public var h2PriorKnowledge = false
+    /// `backlog N`: the listen(2) backlog; nil = HAProxy's rule (see `ConfigSnapshot.listenBacklog`).
+    public var backlog: Int?
     public var location: SourceLocation
     public init(host: String, port: Int, name: String? = nil, location: SourceLocation) {
         self.host = host

@@ -7,7 +7,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// The `stats socket` listeners (spec GLB-4, CLI-1): UNIX sockets created with the configured mode,
+/// The `stats socket` listeners: UNIX sockets created with the configured mode,
 /// or TCP on loopback. Control plane: never on the proxy's request path.
 public final class AdminServer: Sendable {
     let commands: AdminCommands
@@ -15,6 +15,16 @@ public final class AdminServer: Sendable {
     let logger: Logger
     let timeoutMs: Int
     private let channels: Mutex<[Channel]> = Mutex([])
+    private let owned: Mutex<[OwnedSocket]> = Mutex([])
+
+    struct OwnedSocket: Sendable {
+        let key: String
+        let fd: Int32
+        let address: StatsSocketConfig.Address
+        let file: AdminListenerSockets.FileIdentity?
+        /// false when inherited from the predecessor.
+        let created: Bool
+    }
 
     init(commands: AdminCommands, group: EventLoopGroup, logger: Logger, timeoutMs: Int) {
         self.commands = commands
@@ -31,28 +41,58 @@ public final class AdminServer: Sendable {
             group: group, logger: logger, timeoutMs: runtime.runtime.snapshot.global.statsTimeoutMs)
     }
 
-    public func start(_ sockets: [StatsSocketConfig]) async throws {
+    /// Opens every `stats socket`, reusing the sockets `inherited` from the process this one replaces
+    /// (hitless reload). On failure it closes what it opened and removes only the socket files it
+    /// created itself, so a failed successor leaves its predecessor's sockets as they were. The error
+    /// names the config line, the socket and the OS error.
+    public func start(_ sockets: [StatsSocketConfig], inherited: [String: Int32] = [:]) async throws {
         for socket in sockets {
-            let bootstrap = makeBootstrap(level: socket.level)
-            switch socket.address {
-            case .unix(let path):
-                // Create the file with no access for others, then set the configured mode.
-                let old = umask(0o177)
-                defer { umask(old) }
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-                chmod(path, mode_t(socket.mode))
+            let key = AdminListenerSockets.key(socket.address)
+            do {
+                let fd: Int32
+                let adopted = inherited[key]
+                if let adopted {
+                    fd = adopted
+                    ListenerSockets.makeNonInheritable(fd)
+                } else {
+                    switch socket.address {
+                    case .unix(let path): fd = try AdminListenerSockets.openUnix(path: path, mode: socket.mode)
+                    case .tcp(let host, let port): fd = try AdminListenerSockets.openTCP(host: host, port: port)
+                    }
+                }
+                var identity: AdminListenerSockets.FileIdentity?
+                if case .unix(let path) = socket.address { identity = .of(path) }
+                owned.withLock {
+                    $0.append(OwnedSocket(key: key, fd: fd, address: socket.address, file: identity, created: adopted == nil))
+                }
+                let channel = try await makeBootstrap(level: socket.level).withBoundSocket(fd).get()
                 channels.withLock { $0.append(channel) }
-                logger.info("admin socket on \(path) (level \(socket.level))")
-            case .tcp(let host, let port):
-                let channel = try await bootstrap.bind(host: host, port: port).get()
-                channels.withLock { $0.append(channel) }
-                logger.info("admin socket on \(host):\(port) (level \(socket.level))")
+                logger.info("admin socket on \(key) (level \(socket.level))\(adopted != nil ? " (inherited)" : "")")
+            } catch {
+                await stop()
+                removeSocketFiles(createdOnly: true)
+                throw AdminListenerSockets.OpenError(
+                    what: "\(socket.location.file):\(socket.location.line): 'stats socket'",
+                    reason: "\(error)")
             }
         }
+        for (key, fd) in inherited where !owned.withLock({ $0.contains { $0.key == key } }) { close(fd) }
     }
+
+    /// The admin listening sockets by key, for handing over to a successor process.
+    public var listeningSockets: [(key: String, fd: Int32)] { owned.withLock { $0.map { ($0.key, $0.fd) } } }
 
     public func stop() async {
         for channel in channels.withLock({ $0 }) { try? await channel.close() }
+    }
+
+    /// Removes the UNIX socket files that are still this process's own: a path a successor has
+    /// re-created since (another inode) is left alone. `createdOnly` spares inherited sockets.
+    public func removeSocketFiles(createdOnly: Bool = false) {
+        for socket in owned.withLock({ $0 }) where !createdOnly || socket.created {
+            guard case .unix(let path) = socket.address, let mine = socket.file else { continue }
+            if AdminListenerSockets.FileIdentity.of(path) == mine { unlink(path) }
+        }
     }
 
     private func makeBootstrap(level: AdminLevel) -> ServerBootstrap {

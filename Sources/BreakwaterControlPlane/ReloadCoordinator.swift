@@ -18,10 +18,13 @@ public struct ReloadCoordinator: Sendable {
     public let logger: Logger
     /// Validates the configuration files; returns the diagnostics' text when they have errors.
     public let validate: @Sendable () -> String?
+    /// The admin sockets, handed over with the listeners so the successor never re-creates them.
+    public let admin: AdminServer?
 
     public init(arguments: [String], server: ProxyServer, runtime: ProxyRuntime, logger: Logger,
-                validate: @escaping @Sendable () -> String?) {
+                admin: AdminServer? = nil, validate: @escaping @Sendable () -> String?) {
         self.arguments = arguments
+        self.admin = admin
         self.server = server
         self.runtime = runtime
         self.logger = logger
@@ -44,14 +47,16 @@ public struct ReloadCoordinator: Sendable {
             return nil
         }
         let sockets = server.listeningSockets
-        for s in sockets { ListenerSockets.makeInheritable(s.fd) }
-        defer { for s in sockets { ListenerSockets.makeNonInheritable(s.fd) } }
+        let adminSockets = admin?.listeningSockets ?? []
+        for s in sockets + adminSockets { ListenerSockets.makeInheritable(s.fd) }
+        defer { for s in sockets + adminSockets { ListenerSockets.makeNonInheritable(s.fd) } }
 
         // Only one process may poll the shared listening sockets at a time: this one stops accepting
         // now (the kernel keeps queueing connections) and resumes if the successor never takes over.
         await server.pauseAccepting()
         var env = ProcessEnvironment.current()
-        env[ListenerSockets.environmentKey] = sockets.map { "\($0.key)=\($0.fd)" }.joined(separator: ";")
+        env[ListenerSockets.environmentKey] = AdminListenerSockets.environmentValue(sockets)
+        env[AdminListenerSockets.environmentKey] = AdminListenerSockets.environmentValue(adminSockets)
         let exe = Self.executablePath()
         let argv = [exe] + arguments + ["-sf", String(getpid()), "--server-state-file", statePath]
         guard let pid = Self.spawn(exe, argv, env.map { "\($0.key)=\($0.value)" }) else {

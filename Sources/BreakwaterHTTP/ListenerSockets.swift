@@ -14,12 +14,14 @@ public enum ListenerSockets {
     public struct OpenError: Error, CustomStringConvertible {
         public let address: String
         public let reason: String
-        public var description: String { "cannot bind \(address): \(reason)" }
+        /// Where the socket was asked for ("FILE:LINE: frontend 'fe'"), when known.
+        public var context: String = ""
+        public var description: String { (context.isEmpty ? "" : "\(context): ") + "cannot bind \(address): \(reason)" }
     }
 
-    /// Parses the inherited-sockets variable.
-    public static func inherited(from environment: [String: String]) -> [String: Int32] {
-        guard let value = environment[environmentKey], !value.isEmpty else { return [:] }
+    /// Parses an inherited-sockets variable (`key=fd;key=fd`), by default this one.
+    public static func inherited(from environment: [String: String], key variable: String = environmentKey) -> [String: Int32] {
+        guard let value = environment[variable], !value.isEmpty else { return [:] }
         var out: [String: Int32] = [:]
         for item in value.split(separator: ";") {
             guard let eq = item.lastIndex(of: "="), let fd = Int32(item[item.index(after: eq)...]) else { continue }

@@ -47,15 +47,23 @@ public final class ProxyServer: Sendable {
         for frontend in runtime.frontends {
             for bind in frontend.config.binds {
                 let key = ListenerSockets.key(host: bind.host, port: bind.port)
+                let backlog = runtime.snapshot.listenBacklog(for: bind, in: frontend.config)
                 let fd: Int32
                 if let inheritedFD = inherited[key], !used.contains(inheritedFD) {
                     fd = inheritedFD
                     ListenerSockets.makeNonInheritable(fd)
                 } else {
-                    fd = try ListenerSockets.open(host: bind.host, port: bind.port)
+                    do {
+                        fd = try ListenerSockets.open(host: bind.host, port: bind.port, backlog: backlog)
+                    } catch var e as ListenerSockets.OpenError {
+                        e.context = "\(bind.location.file):\(bind.location.line): frontend '\(frontend.config.name)'"
+                        throw e
+                    }
                 }
                 used.insert(fd)
                 let channel = try await makeBootstrap(frontend: frontend, bind: bind, limits: limits).withBoundSocket(fd).get()
+                // NIO listens again with its own default (128) when it adopts a socket: set ours last.
+                _ = listen(fd, backlog)
                 listeners.append(channel)
                 listenerFDs.append(key, fd)
                 logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port)\(inherited[key] != nil ? " (inherited)" : "").")
@@ -123,7 +131,6 @@ public final class ProxyServer: Sendable {
         let tlsContext = tls.context(for: bind)
         let bindLabel = Self.bindLabel(bind, in: frontend.config)
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -7,6 +7,7 @@ import BreakwaterBalancing
 import BreakwaterConfigModel
 import BreakwaterCore
 import BreakwaterObservability
+import NIOCore
 
 /// A proxy as `show stat` numbers it: a `frontend`, a `backend`, or a `listen` (both sides).
 public struct StatsProxy: Sendable {
@@ -35,7 +36,11 @@ public struct StatsCollector: Sendable {
         let histograms = runtime.backends.map {
             PrometheusRenderer.BackendHistogram(backend: $0.config.name, snapshot: $0.counters.responseTimes.snapshot)
         }
-        return PrometheusRenderer.render(rows: all, histograms: histograms)
+        let process = PrometheusRenderer.ProcessInfo(
+            version: BreakwaterVersion.string, nbthread: runtime.snapshot.global.nbthread ?? System.coreCount,
+            uptimeSeconds: uptimeSeconds, startTimeSeconds: Int(runtime.startTimeMs / 1000),
+            currentConnections: runtime.process.currentConnections.load(ordering: .relaxed), maxConnections: runtime.maxconn)
+        return PrometheusRenderer.render(rows: all, histograms: histograms, process: process)
     }
 
     /// The HTML stats page (HAProxy's page is the model), auto-refreshing when `refreshMs` is set.

@@ -1,7 +1,9 @@
-/// Prometheus text exposition (format 0.0.4) of the stats rows, with metric names modelled on
-/// HAProxy's `prometheus-exporter` service (`haproxy_frontend_current_sessions` →
-/// `breakwater_frontend_current_sessions`). Every family has `# HELP` and `# TYPE` lines and its
-/// samples right after them; empty (not applicable) columns produce no sample.
+/// Prometheus text exposition (format 0.0.4) of the stats rows, under the names and labels of
+/// HAProxy 2.6's `prometheus-exporter` service (`haproxy_frontend_*`, `haproxy_backend_*`,
+/// `haproxy_server_*`, `haproxy_process_*`; labels `proxy`, `server`, `code`, `state`), so HAProxy
+/// dashboards and alerts work unchanged. Families HAProxy does not have keep the `breakwater_`
+/// prefix (the response-time histogram, the health counter, passive ejections). Every family has
+/// `# HELP` and `# TYPE` lines and its samples right after them; empty columns produce no sample.
 public enum PrometheusRenderer {
     public enum MetricType: String, Sendable {
         case gauge, counter, histogram
@@ -32,6 +34,8 @@ public enum PrometheusRenderer {
         let help: String
         let type: MetricType
         let source: Source
+        /// false for a family HAProxy's exporter does not have: it keeps the `breakwater_` prefix.
+        var inHAProxy = true
     }
 
     private static let responseClasses: [(String, StatColumn)] = [
@@ -40,7 +44,7 @@ public enum PrometheusRenderer {
     ]
 
     private static let frontendFamilies: [Family] = [
-        Family(name: "status", help: "Current status of the frontend (1 = OPEN).", type: .gauge, source: .states(["OPEN"])),
+        Family(name: "status", help: "Current status of the frontend (1 for the current state).", type: .gauge, source: .states(["DOWN", "UP"])),
         Family(name: "current_sessions", help: "Current number of active client connections.", type: .gauge, source: .column(.scur)),
         Family(name: "max_sessions", help: "Maximum observed number of active client connections.", type: .gauge, source: .column(.smax)),
         Family(name: "limit_sessions", help: "Configured session limit (frontend maxconn).", type: .gauge, source: .column(.slim)),
@@ -54,7 +58,7 @@ public enum PrometheusRenderer {
     ]
 
     private static let backendFamilies: [Family] = [
-        Family(name: "status", help: "Current status of the backend (1 for the current state).", type: .gauge, source: .states(["UP", "DOWN"])),
+        Family(name: "status", help: "Current status of the backend (1 for the current state).", type: .gauge, source: .states(["DOWN", "UP"])),
         Family(name: "current_queue", help: "Current number of requests waiting in the backend queue.", type: .gauge, source: .column(.qcur)),
         Family(name: "max_queue", help: "Maximum observed number of queued requests.", type: .gauge, source: .column(.qmax)),
         Family(name: "current_sessions", help: "Current number of requests assigned to the backend (served or queued).", type: .gauge, source: .column(.scur)),
@@ -76,7 +80,7 @@ public enum PrometheusRenderer {
         Family(name: "http_responses_total", help: "Total number of HTTP responses by status class.", type: .counter, source: .responses),
     ]
 
-    private static let serverStates = ["UP", "DOWN", "MAINT", "DRAIN", "NOLB"]
+    private static let serverStates = ["DOWN", "UP", "MAINT", "DRAIN", "NOLB"]
 
     private static let serverFamilies: [Family] = [
         Family(name: "status", help: "Current status of the server (1 for the current state).", type: .gauge, source: .states(serverStates)),
@@ -98,22 +102,23 @@ public enum PrometheusRenderer {
         Family(name: "check_up_down_total", help: "Total number of UP to DOWN transitions.", type: .counter, source: .column(.chkdown)),
         Family(name: "downtime_seconds_total", help: "Total time spent DOWN, in seconds.", type: .counter, source: .column(.downtime)),
         Family(name: "check_duration_seconds", help: "Duration of the last health check, in seconds.", type: .gauge, source: .msAsSeconds(.check_duration)),
-        Family(name: "check_health", help: "Current health counter of the server (HC-3 h).", type: .gauge, source: .column(.check_health)),
-        Family(name: "passive_ejections_total", help: "Total number of times the passive error limit was reached.", type: .counter, source: .column(.hanafail)),
+        Family(name: "check_health", help: "Current health counter of the server (HC-3 h).", type: .gauge, source: .column(.check_health), inHAProxy: false),
+        Family(name: "passive_ejections_total", help: "Total number of times the passive error limit was reached.", type: .counter, source: .column(.hanafail), inHAProxy: false),
         Family(name: "loadbalanced_total", help: "Total number of times the server was selected by load balancing.", type: .counter, source: .column(.lbtot)),
         Family(name: "http_responses_total", help: "Total number of HTTP responses by status class.", type: .counter, source: .responses),
     ]
 
-    public static func render(rows: [StatsRow], histograms: [BackendHistogram] = []) -> String {
+    public static func render(rows: [StatsRow], histograms: [BackendHistogram] = [], process: ProcessInfo? = nil) -> String {
         var out = ""
+        if let process { renderProcess(&out, process) }
         let frontends = rows.filter { $0.type == .frontend }
         let backends = rows.filter { $0.type == .backend }
         let servers = rows.filter { $0.type == .server }
         for family in frontendFamilies {
-            emit(&out, prefix: "breakwater_frontend_", family, frontends) { [("proxy", $0.proxy)] }
+            emit(&out, prefix: "frontend_", family, frontends) { [("proxy", $0.proxy)] }
         }
         for family in backendFamilies {
-            emit(&out, prefix: "breakwater_backend_", family, backends) { [("proxy", $0.proxy)] }
+            emit(&out, prefix: "backend_", family, backends) { [("proxy", $0.proxy)] }
         }
         if !histograms.isEmpty {
             let name = "breakwater_backend_response_time_seconds"
@@ -130,7 +135,7 @@ public enum PrometheusRenderer {
             }
         }
         for family in serverFamilies {
-            emit(&out, prefix: "breakwater_server_", family, servers) { [("proxy", $0.proxy), ("server", $0.name)] }
+            emit(&out, prefix: "server_", family, servers) { [("proxy", $0.proxy), ("server", $0.name)] }
         }
         return out
     }
@@ -138,7 +143,7 @@ public enum PrometheusRenderer {
     private static func emit(_ out: inout String, prefix: String, _ family: Family, _ rows: [StatsRow],
                              labels: (StatsRow) -> [(String, String)]) {
         var samples = ""
-        let name = prefix + family.name
+        let name = (family.inHAProxy ? "haproxy_" : "breakwater_") + prefix + family.name
         for row in rows {
             let base = labels(row)
             switch family.source {
@@ -159,10 +164,11 @@ public enum PrometheusRenderer {
         out += "# HELP \(name) \(family.help)\n# TYPE \(name) \(family.type.rawValue)\n" + samples
     }
 
-    /// The `state` label of a row: frontends OPEN, backends UP/DOWN, servers UP/DOWN/MAINT/DRAIN.
+    /// The `state` label of a row, as HAProxy's exporter: frontends and backends UP/DOWN, servers
+    /// UP/DOWN/MAINT/DRAIN.
     static func stateLabel(_ row: StatsRow) -> String {
         switch row.displayState {
-        case .up: return row.type == .frontend ? "OPEN" : "UP"
+        case .up: return "UP"
         case .goingDown, .noCheck: return "UP"
         case .goingUp, .down, .unknown: return "DOWN"
         case .maint: return "MAINT"
@@ -170,7 +176,7 @@ public enum PrometheusRenderer {
         }
     }
 
-    private static func sample(_ name: String, _ labels: [(String, String)], _ value: String) -> String {
+    static func sample(_ name: String, _ labels: [(String, String)], _ value: String) -> String {
         if labels.isEmpty { return "\(name) \(value)\n" }
         let text = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
         return "\(name){\(text)} \(value)\n"

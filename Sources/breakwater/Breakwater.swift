@@ -9,4 +9,10 @@ struct Breakwater: AsyncParsableCommand {
         version: BreakwaterVersion.string,
         subcommands: [ProxyCommand.self, CheckCommand.self, TLSKeysCommand.self, DoctorCommand.self, DrillCommand.self]
     )
+
+    /// No subcommand: the help, and a failure status (nothing was done).
+    func run() async throws {
+        printError(Self.helpMessage())
+        throw ExitCode(64)
+    }
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import BreakwaterConfig
+import BreakwaterConfigModel
 import BreakwaterHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `breakwater check`: the same parse and validation `proxy` runs, without opening sockets (spec CFG-5).
+/// `breakwater check`: the same parse and validation `proxy` runs, without opening sockets.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -15,7 +16,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customShort("f"), help: "Configuration file; repeat to concatenate several in order.")
     var files: [String] = []
 
-    @Flag(help: "Treat the write-ups' compatibility spellings (SEED warnings) as errors, for exact HAProxy parity.")
+    @Flag(help: "Treat the accepted non-HAProxy spellings (compatibility warnings) as errors, for exact HAProxy parity.")
     var strict = false
 
     func validate() throws {
@@ -29,7 +30,13 @@ struct CheckCommand: ParsableCommand {
             printError("Fatal errors found in configuration.")
             throw ExitCode(1)
         }
-        // Certificates, keys and ticket-key files are loaded exactly as `proxy` loads them (CFG-5).
+        // Like `haproxy -c`: a configuration that listens nowhere cannot run.
+        if let snapshot = result.snapshot, !snapshot.hasAnyListener {
+            printError("[ALERT] No enabled listener found (check for 'bind' directives).")
+            printError("Fatal errors found in configuration.")
+            throw ExitCode(1)
+        }
+        // Certificates, keys and ticket-key files are loaded exactly as `proxy` loads them.
         if let snapshot = result.snapshot {
             do {
                 _ = try TLSBindings.load(frontends: snapshot.frontends)

@@ -40,6 +40,8 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let environment = ProcessEnvironment.current()
+        InheritedDescriptors.closeStraySocketsIfReloaded(environment)
         // Signals are taken over first: a USR2 arriving during startup must not kill the process.
         let signals = SignalStream([SIGTERM, SIGINT, SIGUSR1, SIGUSR2])
         let parsed = ConfigParser().load(paths: files)
@@ -48,11 +50,15 @@ struct ProxyCommand: AsyncParsableCommand {
             printError("Fatal errors found in configuration.")
             throw ExitCode(1)
         }
-        let hasDataTier = !snapshot.mysqlMuxes.isEmpty || !snapshot.telemetrySections.isEmpty || !snapshot.jobSections.isEmpty
-        guard hasDataTier || snapshot.frontends.contains(where: { !$0.binds.isEmpty }) else {
+        guard snapshot.hasAnyListener else {
             printError("[ALERT] No enabled listener found (check for 'bind' directives) ! Exiting.")
             throw ExitCode(1)
         }
+        if let pidfile = snapshot.global.pidfile, let problem = StartupChecks.pidfileProblem(pidfile) {
+            printError(problem)
+            throw ExitCode(1)
+        }
+        for alert in StartupChecks.logTargetAlerts(snapshot) { printError(alert) }
 
         let writer = LogWriter()
         let framer = SyslogFramer(tag: snapshot.global.logTag ?? "breakwater")
@@ -101,24 +107,23 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let environment = ProcessEnvironment.current()
         do {
             // The admin socket exists before the listeners accept, so whoever sees the port open
             // can also talk to the socket.
-            try await admin.start(snapshot.global.statsSockets)
+            try await admin.start(snapshot.global.statsSockets,
+                                  inherited: AdminListenerSockets.inherited(from: environment))
             try await server.start(inherited: ListenerSockets.inherited(from: environment))
             checker.start()
         } catch {
+            // A failed start leaves no socket file of its own behind, and never a predecessor's.
+            await admin.stop()
+            admin.removeSocketFiles(createdOnly: true)
             printError("[ALERT] Starting proxy: \(error)")
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
-        if let pidfile = snapshot.global.pidfile {
-            let text = "\(getpid())\n"
-            if let f = fopen(pidfile, "w") {
-                fputs(text, f)
-                fclose(f)
-            }
+        if let pidfile = snapshot.global.pidfile, let problem = StartupChecks.writePidfile(pidfile) {
+            printError(problem)
         }
 
         // This process serves now: the ones it replaces stop accepting and drain.
@@ -127,7 +132,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let files = self.files
         let reload = ReloadCoordinator(
             arguments: ["proxy"] + files.flatMap { ["-f", $0] } + ["--grace-period", String(gracePeriod)],
-            server: server, runtime: runtime, logger: logger,
+            server: server, runtime: runtime, logger: logger, admin: admin,
             validate: {
                 let result = ConfigParser().load(paths: files)
                 return result.hasErrors ? result.diagnostics.map(\.description).joined(separator: "\n") : nil
@@ -165,10 +170,9 @@ struct ProxyCommand: AsyncParsableCommand {
         for section in sections { await section.stop(grace: .seconds(Int64(gracePeriod))) }
         writer.flush()
         if !handedOver {
-            // A successor owns the socket files and the pidfile after a handover.
-            for socket in snapshot.global.statsSockets {
-                if case .unix(let path) = socket.address { unlink(path) }
-            }
+            // A successor owns the socket files and the pidfile after a handover; a file some other
+            // process re-created at the same path is not this process's to remove.
+            admin.removeSocketFiles()
             if let pidfile = snapshot.global.pidfile { unlink(pidfile) }
         }
         try? await group.shutdownGracefully()

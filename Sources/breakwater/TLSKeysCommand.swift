@@ -4,8 +4,7 @@ import BreakwaterTLS
 import Glibc
 #endif
 
-/// `breakwater tls-keys init|rotate`: session-ticket key files for `tls-ticket-keys` (spec TLS-6,
-/// TLS-7, SEED-6). Keys come from the kernel CSPRNG; files are written atomically with mode 0600 and
+/// `breakwater tls-keys init|rotate`: session-ticket key files for `tls-ticket-keys`. Keys come from the kernel CSPRNG; files are written atomically with mode 0600 and
 /// must live on tmpfs unless `--allow-persistent`.
 struct TLSKeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +48,8 @@ struct TLSKeysCommand: ParsableCommand {
             abstract: "Add a new key to the file and push it to every admin socket ('set ssl tls-key').",
             discussion: """
             The new key becomes the ring's *next* key; the key pushed by the previous rotation starts \
-            encrypting, the oldest is forgotten (spec TLS-7). The file keeps the last three keys, so a \
+            encrypting, the oldest is forgotten. The key is pushed to every socket first; the file \
+            is rewritten only when every node accepted it. The file keeps the last three keys, so a \
             reload rebuilds the same ring. --file must be the path exactly as written on the bind line. \
             Several nodes: run this on each node (e.g. `ssh node breakwater tls-keys rotate ...`) with \
             the same new key distributed by your secret store, or rotate one node and copy its file.
@@ -73,16 +73,27 @@ struct TLSKeysCommand: ParsableCommand {
                 throw fail(error.description)
             }
             guard let key = SecretBytes.random(count: current[0].count) else { throw fail("the CSPRNG failed") }
-            // Ring after `set ssl tls-key`: current, next, new (the file's last three lines).
-            try KeyFileWriter.write([current[1], current[2], key], to: file)
-            var failed = false
+            // Push first: the file changes only once every node took the key, so a failed push never
+            // walks the file's ring away from the rings the proxies run.
+            var accepted: [String] = []
+            var refused: [(socket: String, reason: String)] = []
             for socket in sockets {
                 let reply = AdminSocketClient.send(prefix: "set ssl tls-key \(file) ", secret: key, to: socket)
                 let text = reply.trimmingCharacters(in: [" ", "\n"])
-                print("\(socket): \(text)")
-                if text != "TLS ticket key updated!" { failed = true }
+                if text == "TLS ticket key updated!" {
+                    accepted.append(socket)
+                    print("\(socket): \(text)")
+                } else {
+                    refused.append((socket, text.isEmpty ? "no reply" : text))
+                }
             }
-            if failed { throw ExitCode(1) }
+            guard refused.isEmpty else {
+                for r in refused { printError("breakwater tls-keys: \(r.socket): the new key was refused: \(r.reason)") }
+                let tookIt = accepted.isEmpty ? "no node took the new key" : "these nodes took the new key: \(accepted.joined(separator: ", "))"
+                throw fail("\(file) was left unchanged; \(tookIt); fix the failing node(s) and rotate again")
+            }
+            // Ring after `set ssl tls-key`: current, next, new (the file's last three lines).
+            try KeyFileWriter.write([current[1], current[2], key], to: file)
         }
     }
 }

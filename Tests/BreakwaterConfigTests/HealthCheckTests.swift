@@ -231,7 +231,7 @@ import Testing
         let seeds = warnings(r).filter(\.isSeedExtension)
         #expect(seeds.map(\.location.line) == [9, 10, 11])
         #expect(seeds[0].message == "'observe' is not a backend keyword in HAProxy; write 'default-server observe layer7' "
-                + "(accepted as a Breakwater extension, SEED-1)")
+                + "(accepted as a Breakwater extension)")
         #expect(seeds[1].message.contains("write 'default-server error-limit 50'"))
         #expect(seeds[2].message.contains("write 'default-server on-error mark-down'"))
         #expect(otherWarnings(r).count == 3, "\(otherWarnings(r))")
@@ -246,7 +246,7 @@ import Testing
         let lines = ["  server s1 127.0.0.1:81 check", "  observe layer7", "  error-limit 50", "  on-error mark-down"]
         let r = backend(lines, strict: true)
         #expect(errors(r).map(\.location.line) == [8, 9, 10], "\(errors(r))")
-        #expect(errors(r).allSatisfy { $0.isSeedExtension && $0.message.contains("SEED-1") })
+        #expect(errors(r).allSatisfy { $0.isSeedExtension && $0.message.contains("Breakwater extension") })
         #expect(r.snapshot == nil)
         // The HAProxy spelling is accepted under strict.
         let ok = backend(["  default-server observe layer7 error-limit 50 on-error mark-down", "  server s1 127.0.0.1:81 check"],
@@ -311,7 +311,7 @@ import Testing
         expectNoErrors(r)
         #expect(otherWarnings(r).map(\.location.line) == [7, 8], "\(otherWarnings(r))")
         expectWarning(r, line: 7, "'observe' has no effect without 'check'")
-        expectWarning(r, line: 8, "SEED-1")
+        expectWarning(r, line: 8, "Breakwater extension")
     }
 
     // MARK: option tcp-check / httpchk / http-check

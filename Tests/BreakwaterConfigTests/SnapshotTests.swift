@@ -161,7 +161,7 @@ import Testing
         let seedLines = (lineOf("observe") + lineOf("error-limit") + lineOf("on-error")).sorted()
         #expect(seedLines.count == 3)
         #expect(warnings(r).filter(\.isSeedExtension).map(\.location.line) == seedLines)
-        #expect(warnings(r).filter(\.isSeedExtension).allSatisfy { $0.message.contains("SEED-1") && $0.message.contains("default-server") })
+        #expect(warnings(r).filter(\.isSeedExtension).allSatisfy { $0.message.contains("Breakwater extension") && $0.message.contains("default-server") })
         #expect(r.snapshot?.global.tlsDefaults.dhParamBits == 2048)
         #expect(warnings(r).map(\.message).contains { $0.contains("no enabled listener") })
         #expect(warnings(r).count == 4, "\(warnings(r).map(\.description))")

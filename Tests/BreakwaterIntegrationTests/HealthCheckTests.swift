@@ -153,7 +153,7 @@ extension Integration {
             let (code, out, err) = try await runProcess(bin, ["check", "-f", cfg.path])
             #expect(code == 0, "check failed: \(err)")
             #expect(out.contains("valid"))
-            #expect(err.contains("warning") && err.contains("SEED-1"), "SEED-1 warnings expected:\n\(err)")
+            #expect(err.contains("warning") && err.contains("Breakwater extension"), "compatibility warnings expected:\n\(err)")
             let (strictCode, _, strictErr) = try await runProcess(bin, ["check", "--strict", "-f", cfg.path])
             #expect(strictCode == 1)
             #expect(strictErr.contains("seed.cfg:24: error"), "strict must reject the observe line:\n\(strictErr)")

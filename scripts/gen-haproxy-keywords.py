@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Writes Sources/BreakwaterConfig/HAProxy26Keywords.swift: the names HAProxy 2.6 knows, so that
+Breakwater can tell "an HAProxy keyword it does not support yet" from "a typo".
+
+Sources (Debian bookworm's haproxy 2.6 and its documentation, nothing else):
+  haproxy -dKall -q -c -f /dev/null          registered config, bind, server, fetch, ACL, converter names
+  /usr/share/doc/haproxy/configuration.txt.gz   the global keyword list (section 3), the proxy keyword
+                                                matrix (section 4.1) and the http-request/tcp-request actions
+Run: scripts/gen-haproxy-keywords.py > Sources/BreakwaterConfig/HAProxy26Keywords.swift
+Only names are extracted; no code or text of HAProxy is copied.
+"""
+import gzip, re, subprocess, sys
+
+HAPROXY = "haproxy"
+DOC = "/usr/share/doc/haproxy/configuration.txt.gz"
+
+version = subprocess.run([HAPROXY, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+dump = subprocess.run([HAPROXY, "-dKall", "-q", "-c", "-f", "/dev/null"], capture_output=True, text=True)
+lines = (dump.stdout + dump.stderr).split("\n")
+doc = gzip.open(DOC, "rt", encoding="utf-8", errors="replace").read().split("\n")
+
+sections = {}
+current = None
+for l in lines:
+    if l.startswith("# List of registered"):
+        current = l[len("# List of registered "):].rstrip(":")
+        sections[current] = []
+        continue
+    if current is not None and l.strip():
+        sections[current].append(l)
+
+global_kw, proxy_kw, bind_opts, server_opts = set(), set(), {}, {}
+cfg_section = None
+for l in sections.get("configuration keywords", []):
+    if not l.startswith("\t"):
+        cfg_section = l.strip()
+        continue
+    item = l.strip()
+    m = re.match(r"(bind <addr>|server <name> <addr>|default-server)( ssl)? (\S+)( \+(\d+))?$", item)
+    if m and cfg_section == "listen":
+        table = bind_opts if m.group(1).startswith("bind") else server_opts
+        table[m.group(3)] = int(m.group(5) or 0)
+        continue
+    word = item.split(" ")[0]
+    if cfg_section == "global":
+        global_kw.add(word)
+    elif cfg_section == "listen":
+        proxy_kw.add(word)
+
+# Section 3: "The following keywords are supported in the "global" section :" then "   - name" items.
+in_list = False
+for l in doc:
+    if l.startswith("The following keywords are supported in the \"global\" section"):
+        in_list = True
+        continue
+    if in_list:
+        if re.match(r"^3\.1\. ", l):
+            break
+        m = re.match(r"^   - (\S+)", l)
+        if m:
+            global_kw.add(m.group(1))
+
+# Section 4.1: the keyword matrix ("keyword   defaults frontend listen backend").
+options, timeouts, multi = set(), set(), set()
+start = next(i for i, l in enumerate(doc) if l.startswith("4.1. Proxy keywords matrix"))
+end = next(i for i, l in enumerate(doc) if l.startswith("4.2. Alphabetically sorted keywords reference"))
+for l in doc[start:end]:
+    m = re.match(r"^([a-z][a-z0-9_.-]*(?: [a-z][a-z0-9_.-]*)*)\s+(?:\([^)]*\)\s+)?[X-]", l)
+    if not m:
+        continue
+    words = m.group(1).split(" ")
+    proxy_kw.add(words[0])
+    if words[0] == "option" and len(words) > 1:
+        options.add(words[1])
+    if words[0] == "timeout" and len(words) > 1:
+        timeouts.add(words[1])
+
+def actions(prefix):
+    out = set()
+    for l in doc:
+        m = re.match(r"^" + re.escape(prefix) + r" ([a-z][a-z0-9-]*)", l)
+        if m:
+            out.add(m.group(1))
+    return out
+
+http_request = actions("http-request")
+tcp_connection = actions("tcp-request connection")
+
+fetches = set()
+for l in sections.get("sample fetch functions", []):
+    m = re.match(r"^\[[ .Y]+\] ([A-Za-z0-9_.+-]+)", l)
+    if m:
+        fetches.add(m.group(1))
+for l in sections.get("ACL keywords", []):
+    m = re.match(r"^([A-Za-z0-9_.-]+) = ", l)
+    if m:
+        fetches.add(m.group(1))
+converters = set()
+for l in sections.get("sample converter functions", []):
+    m = re.match(r"^([A-Za-z0-9_.-]+)[(:]", l)
+    if m:
+        converters.add(m.group(1))
+services = {l.strip() for l in sections.get("service names", []) if l.strip()}
+
+def swift_literal(name, doc_line, items, swift_type):
+    """A Swift `static let` of quoted items, wrapped at 118 columns."""
+    body, row = [], "        "
+    for piece in items:
+        if len(row) + len(piece) > 118:
+            body.append(row.rstrip())
+            row = "        "
+        row += piece
+    body.append(row.rstrip())
+    return "    /// %s\n    static let %s: %s = [\n%s\n    ]\n" % (doc_line, name, swift_type, "\n".join(body))
+
+def swift_set(name, doc_line, values):
+    return swift_literal(name, doc_line, ['"%s", ' % v for v in sorted(values)], "Set<String>")
+
+def swift_dict(name, doc_line, values):
+    return swift_literal(name, doc_line, ['"%s": %d, ' % kv for kv in sorted(values.items())], "[String: Int]")
+
+out = []
+out.append("// Generated by scripts/gen-haproxy-keywords.py from %s" % version.strip())
+out.append("// (haproxy -dKall and the names in its configuration manual). Do not edit by hand; re-run the script.")
+out.append("")
+out.append("/// Every keyword name HAProxy 2.6 accepts, by place. The parser consults it only for words it does")
+out.append("/// not implement itself, to answer \"not supported yet\" instead of \"unknown\".")
+out.append("enum HAProxy26Keywords {")
+out.append(swift_set("global", "Keywords of the `global` section.", global_kw))
+out.append(swift_set("proxy", "First words of the `defaults`/`frontend`/`listen`/`backend` keywords.", proxy_kw))
+out.append(swift_set("options", "`option NAME` names.", options))
+out.append(swift_set("timeouts", "`timeout NAME` names.", timeouts))
+out.append(swift_dict("bindOptions", "`bind` options and their number of arguments.", bind_opts))
+out.append(swift_dict("serverOptions", "`server`/`default-server` options and their number of arguments.", server_opts))
+out.append(swift_set("httpRequestActions", "`http-request` actions.", http_request))
+out.append(swift_set("tcpRequestConnectionActions", "`tcp-request connection` actions.", tcp_connection))
+out.append(swift_set("fetches", "Sample fetches and ACL keywords.", fetches))
+out.append(swift_set("converters", "Sample converters.", converters))
+out.append(swift_set("services", "`use-service` names.", services))
+out[-1] = out[-1].rstrip("\n")
+out.append("}")
+sys.stdout.write("\n".join(out) + "\n")
