@@ -138,10 +138,18 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
+        if let parserError = error as? HTTPParserError {
             // Already answered (e.g. the 408 of a timeout, whose close makes the decoder report the
             // partial head): one request, one answer, one log line.
             if parseFailed || closing { return }
+            if parserError == .invalidEOFState {
+                // The client left or shut down its side mid-request: a client abort (`C`), not a bad
+                // request. Complete requests before it are still answered (the EOF event follows).
+                if current?.requestComplete == true || !pendingParts.isEmpty { return }
+                if let request = current { abort(request, cause: "C") }
+                context.close(promise: nil)
+                return
+            }
             parseFailed = true
             if current?.requestComplete == true || !pendingParts.isEmpty {
                 // Pipelined requests before the bad bytes are valid: serve them first.

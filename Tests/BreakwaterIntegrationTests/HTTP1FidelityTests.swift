@@ -135,6 +135,15 @@ extension Integration {
             #expect(!cut.text.hasPrefix("HTTP/1.1 200"))
             try? await Task.sleep(nanoseconds: 100_000_000)
             #expect(b.requests.dropFirst(before).allSatisfy { $0.path != "/cut" || $0.bodyCount < 10 })
+            let cutLine = await proxy.waitForLog(containing: "\"POST /cut HTTP/1.1\"")
+            #expect(cutLine.flatMap(LogLine.init)?.tsc.hasPrefix("C") == true, "a client abort, not a bad request: \(cutLine ?? "none")")
+            // A head cut short by the half-close: logged as a client that left (CR--), never a 400 PR--.
+            let partial = await sendAndHalfClose(port: proxy.port, Array("GET /partial HTTP/1.1\r\nHost: x\r\nX-A:".utf8))
+            #expect(partial.closed && partial.text.isEmpty, "no answer to a partial head: \(partial.text)")
+            // (The harness's readiness probe logs one empty-connection CR-- line of its own.)
+            let left = await waitUntil(timeout: 3) { proxy.logLines.filter { $0.contains(" CR-- ") }.count >= 2 }
+            #expect(left, "logged CR--: \(proxy.logLines)")
+            #expect(!proxy.logLines.contains { $0.contains("PR--") }, "\(proxy.logLines)")
             let line = await proxy.waitForLog(containing: "\"GET /half HTTP/1.1\"")
             #expect(line.flatMap(LogLine.init)?.status == 200, "logged as served: \(line ?? "none")")
             await proxy.stop()
