@@ -1,0 +1,100 @@
+import BreakwaterConfigModel
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One `telemetry NAME` section at run time: the durable log, the latest-state store, the group committer, the
+/// coalescer and the HTTP API. `start()` recovers the log and binds; `stop()` stops accepting, finishes queued
+/// appends and writes the open window once.
+public final class TelemetryServer: Sendable {
+    public let config: TelemetryConfig
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private struct Running {
+        var log: SegmentLog
+        var committer: GroupCommitter
+        var coalescer: Coalescer
+        var http: Task<Void, Never>
+    }
+    private let running = NIOLockedValueBox<Running?>(nil)
+
+    public init(config: TelemetryConfig, group: any EventLoopGroup, logger: Logger) {
+        self.config = config
+        self.group = group
+        self.logger = logger
+    }
+
+    public var displayName: String { "telemetry \(config.name)" }
+
+    public func start() async throws {
+        guard case .directory(let dir) = config.log, case .sqlite(let dbPath, let table, let key) = config.sink,
+              case .memory = config.state
+        else {
+            throw LogError("this build runs only 'state memory', 'log dir' and 'sink sqlite' in", path: "\(config.location)")
+        }
+        let limits = config.limits
+        let log = try SegmentLog(directory: dir, segmentTargetBytes: max(64 << 10, min(64 << 20, limits.maxLogBytes / 8)))
+        let metrics = TelemetryMetrics(section: config.name)
+        let state = LatestStateStore(maxMachines: limits.maxMachines)
+        let sink = SQLiteSink(path: dbPath, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
+        let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
+        let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
+        try rebuildState(state, from: log)
+
+        let routes = IngestRoutes(
+            committer: committer, state: state, log: log, metrics: metrics,
+            limits: IngestLimits(maxBatchRecords: limits.maxBatchRecords, maxFieldsPerRecord: limits.maxFieldsPerRecord,
+                                 maxKeyLength: limits.maxKeyLength, reservedNames: [key, "ts", "samples"]),
+            maxBodyBytes: limits.maxBodyBytes)
+        let router = Router()
+        routes.register(on: router)
+        let (bound, boundCont) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.bindHost, port: config.bindPort), serverName: "breakwater"),
+            onServerRunning: { _ in boundCont.yield(.success(())) },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger)
+        let host = config.bindHost, port = config.bindPort
+        let http = Task {
+            do { try await app.run() } catch { boundCont.yield(.failure(error)) }
+            boundCont.finish()
+        }
+        var outcome: Result<Void, any Error> = .failure(LogError("the HTTP server stopped before listening on", path: "\(host):\(port)"))
+        for await r in bound { outcome = r; break }
+        if case .failure(let e) = outcome {
+            http.cancel()
+            throw LogError("telemetry \(config.name): cannot listen on \(host):\(port) (\(Self.describe(e))); is another process bound there? ", path: "")
+        }
+        committer.start(name: config.name)
+        coalescer.start(name: config.name)
+        running.withLockedValue { $0 = Running(log: log, committer: committer, coalescer: coalescer, http: http) }
+        logger.notice("telemetry \(config.name) listening on \(host):\(port); log \(dir) at offset \(log.committedOffset)..\(log.endOffset)")
+    }
+
+    public func stop(grace: Duration) async {
+        guard let r = running.withLockedValue({ v in defer { v = nil }; return v }) else { return }
+        r.http.cancel()
+        _ = await r.http.value
+        r.committer.stop()
+        r.coalescer.stop()
+    }
+
+    /// Replays the uncommitted log into the latest-state store (records already committed are in the sink; the
+    /// state store starts from them only through new records).
+    private func rebuildState(_ state: LatestStateStore, from log: SegmentLog) throws {
+        var cursor = SegmentLog.Cursor(offset: log.committedOffset)
+        while true {
+            let (records, next) = try log.read(from: cursor, maxBytes: 1 << 20)
+            if records.isEmpty { return }
+            state.apply(records)
+            cursor = next
+        }
+    }
+
+    static func describe(_ e: any Error) -> String {
+        if let io = e as? IOError { return io.description }
+        return String(describing: e)
+    }
+}
