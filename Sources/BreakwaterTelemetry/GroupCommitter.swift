@@ -58,7 +58,7 @@ final class GroupCommitter: @unchecked Sendable {
             completion(.failure(AppendRefusal(message: "the telemetry section is shutting down; retry against the new process")))
             return
         }
-        let used = log.totalBytes + queuedBytes
+        let used = log.liveBytes + queuedBytes
         if used + frames.count > maxLogBytes {
             condition.unlock()
             metrics.add(\.logFullRefusals, 1)

@@ -39,6 +39,11 @@ final class SegmentLog: @unchecked Sendable {
     var committedOffset: UInt64 { lock.withLock { committed } }
     /// Bytes of every segment still on disk (what `max-log-size` bounds).
     var totalBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.durableBytes } } }
+    /// Bytes of segments holding records not yet committed: what `max-log-size` bounds (a wholly committed
+    /// segment is deleted, or rolled away by the next append if it is the active one).
+    var liveBytes: Int {
+        lock.withLock { segments.filter { $0.base + $0.records > committed }.reduce(0) { $0 + $1.durableBytes } }
+    }
 
     /// Opens (creating if needed) and recovers the directory: the last segment's torn tail, if any, is cut off;
     /// segments wholly below the committed offset are removed.
@@ -130,6 +135,11 @@ final class SegmentLog: @unchecked Sendable {
     /// Writes the frames and fsyncs them; on success they become visible to the reader. On failure the segment is
     /// cut back to its durable length, so nothing half-written is ever read.
     func appendDurably(_ frames: [UInt8], records: UInt64) throws {
+        let activeIsCommitted = lock.withLock { segments.last.map { $0.records > 0 && $0.base + $0.records <= committed } ?? false }
+        if activeIsCommitted {
+            try openNewSegment(base: endOffset)
+            deleteCommittedSegments()
+        }
         let (fd, path, durable) = lock.withLock { (activeFD, segments.last!.path, segments.last!.durableBytes) }
         var written = 0
         let ok = frames.withUnsafeBytes { raw -> Bool in

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
 /// One `telemetry NAME` section at run time: the durable log, the latest-state store, the group committer, the
 /// coalescer and the HTTP API. `start()` recovers the log and binds; `stop()` stops accepting, finishes queued
@@ -16,6 +17,7 @@ public final class TelemetryServer: Sendable {
         var committer: GroupCommitter
         var coalescer: Coalescer
         var http: Task<Void, Never>
+        var services: ServiceGroup
     }
     private let running = NIOLockedValueBox<Running?>(nil)
 
@@ -34,7 +36,7 @@ public final class TelemetryServer: Sendable {
             throw LogError("this build runs only 'state memory', 'log dir' and 'sink sqlite' in", path: "\(config.location)")
         }
         let limits = config.limits
-        let log = try SegmentLog(directory: dir, segmentTargetBytes: max(64 << 10, min(64 << 20, limits.maxLogBytes / 8)))
+        let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
         let metrics = TelemetryMetrics(section: config.name)
         let state = LatestStateStore(maxMachines: limits.maxMachines)
         let sink = SQLiteSink(path: dbPath, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
@@ -57,8 +59,9 @@ public final class TelemetryServer: Sendable {
             eventLoopGroupProvider: .shared(group),
             logger: logger)
         let host = config.bindHost, port = config.bindPort
+        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
         let http = Task {
-            do { try await app.run() } catch { boundCont.yield(.failure(error)) }
+            do { try await services.run() } catch { boundCont.yield(.failure(error)) }
             boundCont.finish()
         }
         var outcome: Result<Void, any Error> = .failure(LogError("the HTTP server stopped before listening on", path: "\(host):\(port)"))
@@ -69,14 +72,20 @@ public final class TelemetryServer: Sendable {
         }
         committer.start(name: config.name)
         coalescer.start(name: config.name)
-        running.withLockedValue { $0 = Running(log: log, committer: committer, coalescer: coalescer, http: http) }
+        running.withLockedValue { $0 = Running(log: log, committer: committer, coalescer: coalescer, http: http, services: services) }
         logger.notice("telemetry \(config.name) listening on \(host):\(port); log \(dir) at offset \(log.committedOffset)..\(log.endOffset)")
     }
 
     public func stop(grace: Duration) async {
         guard let r = running.withLockedValue({ v in defer { v = nil }; return v }) else { return }
-        r.http.cancel()
+        // Graceful: stop accepting, let in-flight requests get their answer, then stop the log and the coalescer.
+        await r.services.triggerGracefulShutdown()
+        let deadline = Task {
+            try? await Task.sleep(for: grace == .zero ? .seconds(1) : grace)
+            r.http.cancel()
+        }
         _ = await r.http.value
+        deadline.cancel()
         r.committer.stop()
         r.coalescer.stop()
     }
