@@ -33,7 +33,7 @@ public final class TelemetryServer: Sendable {
         guard case .directory(let dir) = config.log, case .sqlite(let dbPath, let table, let key) = config.sink,
               case .memory = config.state
         else {
-            throw LogError("this build runs only 'state memory', 'log dir' and 'sink sqlite' in", path: "\(config.location)")
+            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'state memory', 'log dir' and 'sink sqlite'")
         }
         let limits = config.limits
         let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
@@ -68,7 +68,7 @@ public final class TelemetryServer: Sendable {
         for await r in bound { outcome = r; break }
         if case .failure(let e) = outcome {
             http.cancel()
-            throw LogError("telemetry \(config.name): cannot listen on \(host):\(port) (\(Self.describe(e))); is another process bound there? ", path: "")
+            throw StartError(description: "telemetry \(config.name): cannot listen on \(host):\(port): \(Self.describe(e)); is another process bound there?")
         }
         committer.start(name: config.name)
         coalescer.start(name: config.name)
@@ -100,6 +100,10 @@ public final class TelemetryServer: Sendable {
             state.apply(records)
             cursor = next
         }
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
     }
 
     static func describe(_ e: any Error) -> String {
