@@ -6,8 +6,8 @@ need=()
 for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
-# telemetry: GRDB links the system SQLite; sqlite3 is the bench's direct-insert peer
-for pkg in libsqlite3-dev sqlite3; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+# telemetry: GRDB links the system SQLite; sqlite3 is the bench peer; Redis 7 for state redis tests
+for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -119,7 +119,7 @@ extension ConfigParseSession {
                 throw ConfigError("'state redis' expects <redis://host:port/db> [prefix <prefix>]")
             }
             try checkURL(a[1], scheme: "redis", keyword: "state redis")
-            throw ConfigError("'state redis' is not supported yet in this build; use 'state memory'")
+            return .redis(url: a[1], prefix: a.count == 4 ? a[3] : "telemetry:")
         default:
             throw ConfigError("'state' expects 'memory' or 'redis <url> [prefix <prefix>]'\(a.first.map { ", got '\($0)'" } ?? "")")
         }

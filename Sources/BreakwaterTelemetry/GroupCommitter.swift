@@ -16,7 +16,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     private let log: SegmentLog
-    private let state: LatestStateStore
+    private let state: any LatestState
     private let maxLogBytes: Int
     private let metrics: TelemetryMetrics
     private let onDurable: @Sendable () -> Void
@@ -27,7 +27,7 @@ final class GroupCommitter: @unchecked Sendable {
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
-    init(log: SegmentLog, state: LatestStateStore, maxLogBytes: Int, metrics: TelemetryMetrics, onDurable: @escaping @Sendable () -> Void) {
+    init(log: SegmentLog, state: any LatestState, maxLogBytes: Int, metrics: TelemetryMetrics, onDurable: @escaping @Sendable () -> Void) {
         self.log = log
         self.state = state
         self.maxLogBytes = maxLogBytes
@@ -102,10 +102,15 @@ final class GroupCommitter: @unchecked Sendable {
             let result: Result<Void, AppendRefusal>
             do {
                 try log.appendDurably(frames, records: count)
-                for p in batch { state.apply(p.records) }
                 metrics.add(\.fsyncs, 1)
-                metrics.add(\.acceptedRecords, Int(count))
-                result = .success(())
+                do {
+                    try state.apply(batch.flatMap(\.records))
+                    metrics.add(\.acceptedRecords, Int(count))
+                    result = .success(())
+                } catch {
+                    metrics.add(\.stateErrors, 1)
+                    result = .failure(AppendRefusal(message: "the records are in the log (they will reach the sink) but the latest state could not be updated: \(error); retrying the request is harmless"))
+                }
             } catch {
                 metrics.add(\.logWriteErrors, 1)
                 result = .failure(AppendRefusal(message: "the durable log could not be written: \(error); nothing of this request was accepted"))

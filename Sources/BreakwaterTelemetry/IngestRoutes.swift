@@ -5,7 +5,7 @@ import NIOCore
 /// `POST /v1/heartbeats`, `GET /v1/machines/{id}`, `GET /v1/machines?ids=a,b`, `GET /metrics`.
 struct IngestRoutes: Sendable {
     let committer: GroupCommitter
-    let state: LatestStateStore
+    let state: any LatestState
     let log: SegmentLog
     let metrics: TelemetryMetrics
     let limits: IngestLimits
@@ -15,7 +15,7 @@ struct IngestRoutes: Sendable {
         router.post("/v1/heartbeats") { request, _ in try await ingest(request) }
         router.get("/v1/machines/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let s = state.get(id) else {
+            guard let s = try await state.get([id])[0] else {
                 return json(.notFound, JSONOutput.error("no state for machine '\(id)'", index: nil))
             }
             return json(.ok, JSONOutput.machine(id, s))
@@ -28,11 +28,12 @@ struct IngestRoutes: Sendable {
             guard list.count <= limits.maxBatchRecords else {
                 return json(.badRequest, JSONOutput.error("\(list.count) ids; the limit (max-batch-records) is \(limits.maxBatchRecords)", index: nil))
             }
-            let entries = list.map { id in "\(JSONOutput.string(id)):\(state.get(id).map { JSONOutput.machine(id, $0) } ?? "null")" }
+            let found = try await state.get(list)
+            let entries = zip(list, found).map { id, s in "\(JSONOutput.string(id)):\(s.map { JSONOutput.machine(id, $0) } ?? "null")" }
             return json(.ok, "{\"machines\":{\(entries.joined(separator: ","))}}")
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.render(logEnd: log.endOffset, logBytes: log.totalBytes, stateMachines: state.count)
+            let text = metrics.render(logEnd: log.endOffset, logBytes: log.totalBytes, stateMachines: state.machineCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
@@ -66,9 +67,8 @@ struct IngestRoutes: Sendable {
             metrics.add(\.rejectedRequests, 1)
             return json(.badRequest, JSONOutput.error(error.message, index: error.index))
         }
-        let newMachines = state.unknownCount(of: Set(records.map(\.machineID)))
-        if newMachines > 0, state.count + newMachines > state.maxMachines {
-            return json(.serviceUnavailable, JSONOutput.error("the latest-state store holds \(state.count) machines, its limit (max-machines) is \(state.maxMachines)", index: nil))
+        if let problem = state.admissionProblem(for: Set(records.map(\.machineID))) {
+            return json(.serviceUnavailable, JSONOutput.error(problem, index: nil))
         }
         let outcome: Result<Void, AppendRefusal> = await withCheckedContinuation { cont in
             committer.submit(records) { cont.resume(returning: $0) }

@@ -6,23 +6,36 @@ public struct MachineState: Sendable, Equatable {
     public var fields: [String: FieldValue]
 }
 
-/// `state memory`: machine id → latest state, newer `ts` wins (an older or equal record changes nothing), the
-/// fields of a newer record overwrite theirs and keep the others (Redis HSET semantics). Bounded by `max-machines`.
-final class LatestStateStore: @unchecked Sendable {
+/// Where the latest state per machine lives. `apply` runs on the log thread (it may block) after the records are
+/// fsynced and before their 202; newer `ts` wins, an older or equal record changes nothing, and a newer record's
+/// fields overwrite theirs and keep the others (Redis HSET semantics).
+protocol LatestState: Sendable {
+    func apply(_ records: [Heartbeat]) throws
+    func get(_ ids: [String]) async throws -> [MachineState?]
+    /// A refusal message when admitting these machines would pass a bound, else nil.
+    func admissionProblem(for ids: Set<String>) -> String?
+    /// Machines held (for /metrics); nil when the store cannot tell cheaply.
+    var machineCount: Int? { get }
+}
+
+/// `state memory`: machine id → latest state, bounded by `max-machines`.
+final class MemoryLatestState: LatestState, @unchecked Sendable {
     private let lock = NSLock()
     private var machines: [String: MachineState] = [:]
     let maxMachines: Int
 
     init(maxMachines: Int) { self.maxMachines = maxMachines }
 
-    var count: Int { lock.withLock { machines.count } }
+    var machineCount: Int? { lock.withLock { machines.count } }
 
-    /// How many of these ids are not yet stored (for the admission check before logging).
-    func unknownCount(of ids: Set<String>) -> Int {
-        lock.withLock { ids.reduce(0) { $0 + (machines[$1] == nil ? 1 : 0) } }
+    func admissionProblem(for ids: Set<String>) -> String? {
+        lock.withLock {
+            let unknown = ids.reduce(0) { $0 + (machines[$1] == nil ? 1 : 0) }
+            guard unknown > 0, machines.count + unknown > maxMachines else { return nil }
+            return "the latest-state store holds \(machines.count) machines, its limit (max-machines) is \(maxMachines)"
+        }
     }
 
-    /// Applies accepted records in log order.
     func apply(_ records: [Heartbeat]) {
         lock.withLock {
             for r in records {
@@ -38,5 +51,5 @@ final class LatestStateStore: @unchecked Sendable {
         }
     }
 
-    func get(_ id: String) -> MachineState? { lock.withLock { machines[id] } }
+    func get(_ ids: [String]) -> [MachineState?] { lock.withLock { ids.map { machines[$0] } } }
 }

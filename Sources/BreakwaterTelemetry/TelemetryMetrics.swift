@@ -11,6 +11,8 @@ final class TelemetryMetrics: @unchecked Sendable {
         var logFullRefusals = 0
         /// breakwater_telemetry_log_write_errors_total (counter).
         var logWriteErrors = 0
+        /// breakwater_telemetry_state_errors_total (counter): batches logged but not applied to the latest state.
+        var stateErrors = 0
         /// breakwater_telemetry_fsyncs_total (counter): one per group commit.
         var fsyncs = 0
         /// breakwater_telemetry_windows_total (counter): windows written to the sink.
@@ -44,7 +46,7 @@ final class TelemetryMetrics: @unchecked Sendable {
     var snapshot: Values { lock.withLock { values } }
 
     /// The exposition text; `logEnd`, `logBytes` are read from the log at scrape time.
-    func render(logEnd: UInt64, logBytes: Int, stateMachines: Int) -> String {
+    func render(logEnd: UInt64, logBytes: Int, stateMachines: Int?) -> String {
         let v = snapshot
         let l = "{section=\"\(section)\"}"
         var out = ""
@@ -56,6 +58,7 @@ final class TelemetryMetrics: @unchecked Sendable {
         metric("rejected_requests_total", "counter", "Ingest requests refused as malformed or oversized.", "\(v.rejectedRequests)")
         metric("log_full_refusals_total", "counter", "Ingest requests refused because the log reached max-log-size.", "\(v.logFullRefusals)")
         metric("log_write_errors_total", "counter", "Group commits whose write or fsync failed.", "\(v.logWriteErrors)")
+        metric("state_errors_total", "counter", "Batches logged but not applied to the latest state (answered 503).", "\(v.stateErrors)")
         metric("fsyncs_total", "counter", "Group-commit fsyncs of the log.", "\(v.fsyncs)")
         metric("log_lag_records", "gauge", "Records in the log not yet committed by the coalescer.", "\(logEnd - min(logEnd, UInt64(v.committedOffset)))")
         metric("log_bytes", "gauge", "Bytes of log segments on disk.", "\(logBytes)")
@@ -70,7 +73,7 @@ final class TelemetryMetrics: @unchecked Sendable {
         out += "# TYPE breakwater_telemetry_upsert_seconds summary\n"
         out += "breakwater_telemetry_upsert_seconds_sum\(l) \(v.upsertSecondsSum)\n"
         out += "breakwater_telemetry_upsert_seconds_count\(l) \(v.upsertCount)\n"
-        metric("state_machines", "gauge", "Machines in the latest-state store.", "\(stateMachines)")
+        if let stateMachines { metric("state_machines", "gauge", "Machines in the latest-state store.", "\(stateMachines)") }
         return out
     }
 }

@@ -30,15 +30,17 @@ public final class TelemetryServer: Sendable {
     public var displayName: String { "telemetry \(config.name)" }
 
     public func start() async throws {
-        guard case .directory(let dir) = config.log, case .sqlite(let dbPath, let table, let key) = config.sink,
-              case .memory = config.state
-        else {
-            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'state memory', 'log dir' and 'sink sqlite'")
+        guard case .directory(let dir) = config.log, case .sqlite(let dbPath, let table, let key) = config.sink else {
+            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'log dir' and 'sink sqlite'")
         }
         let limits = config.limits
         let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
         let metrics = TelemetryMetrics(section: config.name)
-        let state = LatestStateStore(maxMachines: limits.maxMachines)
+        let state: any LatestState
+        switch config.state {
+        case .memory: state = MemoryLatestState(maxMachines: limits.maxMachines)
+        case .redis(let url, let prefix): state = try RedisLatestState(url: url, prefix: prefix, group: group)
+        }
         let sink = SQLiteSink(path: dbPath, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
         let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
         let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
@@ -90,14 +92,19 @@ public final class TelemetryServer: Sendable {
         r.coalescer.stop()
     }
 
-    /// Replays the uncommitted log into the latest-state store (records already committed are in the sink; the
-    /// state store starts from them only through new records).
-    private func rebuildState(_ state: LatestStateStore, from log: SegmentLog) throws {
+    /// Replays the uncommitted log into the latest-state store: `state memory` starts empty, and a crash between
+    /// an fsync and its apply (no 202 was sent) must still reach Redis. Newer-ts-only makes the replay harmless.
+    private func rebuildState(_ state: any LatestState, from log: SegmentLog) throws {
         var cursor = SegmentLog.Cursor(offset: log.committedOffset)
         while true {
             let (records, next) = try log.read(from: cursor, maxBytes: 1 << 20)
             if records.isEmpty { return }
-            state.apply(records)
+            do {
+                try state.apply(records)
+            } catch {
+                logger.warning("telemetry \(config.name): the uncommitted log could not be replayed into the latest state (\(error)); ingest answers 503 until it can be updated")
+                return
+            }
             cursor = next
         }
     }

@@ -69,7 +69,7 @@ import Testing
 
     /// The distributed choices parse their full syntax, then say plainly that this build lacks them.
     @Test func notYetSupportedChoicesAreErrors() {
-        expectError(parse(base + ["  state redis redis://127.0.0.1:6379/0 prefix sensor:"]), line: 5, "'state redis' is not supported yet")
+        expectError(parse(base + ["  state redis redis://127.0.0.1:6379/0 prefix"]), line: 5, "'state redis' expects")
         expectError(parse(base + ["  state redis 127.0.0.1:6379"]), line: 5, "redis:// URL")
         let withLog = { (l: String) in ["telemetry t", "  bind 127.0.0.1:1", l, "  sink sqlite /x table t key k"] }
         expectError(parse(withLog("  log redis-stream redis://127.0.0.1:6379/0 stream hb group c")), line: 3, "'log redis-stream' is not supported yet")
@@ -77,6 +77,14 @@ import Testing
         expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb")), line: 3, "expects brokers")
         expectError(parse(["telemetry t", "  bind 127.0.0.1:1", "  log dir /x",
                            "  sink mysql mysql://w:s@127.0.0.1:3306/f table t key k"]), line: 4, "'sink mysql' is not supported yet")
+    }
+
+    @Test func stateRedis() throws {
+        let r = parse(base + ["  state redis redis://127.0.0.1:6379/0 prefix sensor:"])
+        expectNoErrors(r)
+        #expect(r.snapshot?.telemetrySections.first?.state == .redis(url: "redis://127.0.0.1:6379/0", prefix: "sensor:"))
+        let d = parse(base + ["  state redis redis://127.0.0.1:6379/0"])
+        #expect(d.snapshot?.telemetrySections.first?.state == .redis(url: "redis://127.0.0.1:6379/0", prefix: "telemetry:"))
     }
 
     @Test func duplicateSectionName() {

@@ -16,7 +16,7 @@ final class TelemetryProcess: @unchecked Sendable {
     var dbPath: String { dir.appendingPathComponent("sink/telemetry.db").path }
 
     /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
-    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil) throws {
+    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory") throws {
         dir = try makeTempDir("telemetry")
         port = Ports.free()
         let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
@@ -24,7 +24,7 @@ final class TelemetryProcess: @unchecked Sendable {
         configText = ([
             "telemetry scada",
             "    bind 127.0.0.1:\(port)",
-            "    state memory",
+            "    state \(state)",
             "    log dir \(dir.appendingPathComponent("log").path)",
             "    window \(window)",
             "    sink sqlite \(db) table machine_heartbeat key machine_id",
