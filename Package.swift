@@ -90,6 +90,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BreakwaterMySQLWire",
+            dependencies: [
+                "CBreakwaterOpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
             name: "BreakwaterRESP",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -100,7 +109,7 @@ let package = Package(
         .target(
             name: "BreakwaterTelemetry",
             dependencies: [
-                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterRESP",
+                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterRESP", "BreakwaterMySQLWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,6 +165,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakwaterMySQLMuxTests",
+            dependencies: [
+                "BreakwaterMySQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -3,7 +3,9 @@
 # nginx, php-fpm, socat) and the OpenSSL headers the TLS target builds against.
 set -euo pipefail
 need=()
-for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli; do
+for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli \
+    mariadb-server mariadb-client libsqlite3-dev `# mysql-mux: real MariaDB peer, admin tables in SQLite` \
+    ; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # telemetry: GRDB links the system SQLite; sqlite3 is the bench peer; Redis 7 for state redis tests
@@ -16,5 +18,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # nginx and haproxy may be started by their packages; tests start their own copies.
 systemctl stop nginx haproxy php8.2-fpm >/dev/null 2>&1 || true
+systemctl stop mariadb >/dev/null 2>&1 || true  # mysql-mux tests start their own mariadbd
 command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }

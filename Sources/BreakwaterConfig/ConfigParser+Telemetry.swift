@@ -155,7 +155,10 @@ extension ConfigParseSession {
         }
         if a[0] == "mysql" {
             try checkURL(a[1], scheme: "mysql", keyword: "sink mysql")
-            throw ConfigError("'sink mysql' is not supported yet in this build; use 'sink sqlite <path> table <t> key <k>'")
+            guard a[1].dropFirst(8).contains("/"), !a[1].hasSuffix("/") else {
+                throw ConfigError("'sink mysql' expects mysql://user:password@host:port/database, got '\(a[1])' (no database)")
+            }
+            return .mysql(url: a[1], table: a[3], key: a[5])
         }
         return .sqlite(path: a[1], table: a[3], key: a[5])
     }

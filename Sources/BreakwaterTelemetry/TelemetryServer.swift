@@ -30,9 +30,10 @@ public final class TelemetryServer: Sendable {
     public var displayName: String { "telemetry \(config.name)" }
 
     public func start() async throws {
-        guard case .directory(let dir) = config.log, case .sqlite(let dbPath, let table, let key) = config.sink else {
-            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'log dir' and 'sink sqlite'")
+        guard case .directory(let dir) = config.log else {
+            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'log dir'")
         }
+        let key = config.sink.key
         let limits = config.limits
         let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
         let metrics = TelemetryMetrics(section: config.name)
@@ -41,7 +42,13 @@ public final class TelemetryServer: Sendable {
         case .memory: state = MemoryLatestState(maxMachines: limits.maxMachines)
         case .redis(let url, let prefix): state = try RedisLatestState(url: url, prefix: prefix, group: group)
         }
-        let sink = SQLiteSink(path: dbPath, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
+        let sink: any TelemetrySink
+        switch config.sink {
+        case .sqlite(let path, let table, _):
+            sink = SQLiteSink(path: path, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
+        case .mysql(let url, let table, _):
+            sink = try MySQLSink(url: url, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows, group: group)
+        }
         let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
         let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
         try rebuildState(state, from: log)

@@ -76,7 +76,10 @@ import Testing
         expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb group c")), line: 3, "'log kafka' is not supported yet")
         expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb")), line: 3, "expects brokers")
         expectError(parse(["telemetry t", "  bind 127.0.0.1:1", "  log dir /x",
-                           "  sink mysql mysql://w:s@127.0.0.1:3306/f table t key k"]), line: 4, "'sink mysql' is not supported yet")
+                           "  sink mysql mysql://w:s@127.0.0.1:3306 table t key k"]), line: 4, "no database")
+        let m = parse(["telemetry t", "  bind 127.0.0.1:1", "  log dir /x", "  sink mysql mysql://w:s@127.0.0.1:3306/f table t key k"])
+        expectNoErrors(m)
+        #expect(m.snapshot?.telemetrySections.first?.sink == .mysql(url: "mysql://w:s@127.0.0.1:3306/f", table: "t", key: "k"))
     }
 
     @Test func stateRedis() throws {

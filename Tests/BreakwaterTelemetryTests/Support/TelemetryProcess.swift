@@ -16,7 +16,7 @@ final class TelemetryProcess: @unchecked Sendable {
     var dbPath: String { dir.appendingPathComponent("sink/telemetry.db").path }
 
     /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
-    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory") throws {
+    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil) throws {
         dir = try makeTempDir("telemetry")
         port = Ports.free()
         let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
@@ -27,7 +27,7 @@ final class TelemetryProcess: @unchecked Sendable {
             "    state \(state)",
             "    log dir \(dir.appendingPathComponent("log").path)",
             "    window \(window)",
-            "    sink sqlite \(db) table machine_heartbeat key machine_id",
+            "    sink " + (sink ?? "sqlite \(db) table machine_heartbeat key machine_id"),
         ] + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
         try configText.write(to: dir.appendingPathComponent("breakwater.cfg"), atomically: true, encoding: .utf8)
     }
