@@ -150,7 +150,7 @@ extension ConfigParseSession {
         guard a.count == 6, a[0] == "sqlite" || a[0] == "mysql", a[2] == "table", a[4] == "key" else {
             throw ConfigError("'sink' expects 'sqlite <path> table <name> key <column>' or 'mysql <url> table <name> key <column>'")
         }
-        for (what, name) in [("table", a[3]), ("key", a[5])] where !isPlainIdentifier(name) {
+        for (what, name) in [("table", a[3]), ("key", a[5])] where !TelemetryConfig.isColumnName(name) {
             throw ConfigError("'sink ... \(what) \(name)': a \(what) name is letters, digits and '_' (not starting with a digit), at most 64 characters")
         }
         if a[0] == "mysql" {
@@ -161,12 +161,6 @@ extension ConfigParseSession {
             return .mysql(url: a[1], table: a[3], key: a[5])
         }
         return .sqlite(path: a[1], table: a[3], key: a[5])
-    }
-
-    /// `[A-Za-z_][A-Za-z0-9_]{0,63}`: safe to use as an SQL identifier in either dialect.
-    static func isPlainIdentifier(_ s: String) -> Bool {
-        guard let first = s.utf8.first, s.utf8.count <= 64, !(48...57).contains(first) else { return false }
-        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
     }
 
     private static func checkURL(_ url: String, scheme: String, keyword: String) throws {

@@ -69,4 +69,10 @@ public struct TelemetryConfig: Sendable, Equatable {
         self.name = name
         self.location = location
     }
+
+    /// `[A-Za-z_][A-Za-z0-9_]{0,63}`: a table, key or field name, safe as an SQL identifier in SQLite and MySQL.
+    public static func isColumnName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, s.utf8.count <= 64, !(48...57).contains(first) else { return false }
+        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+    }
 }

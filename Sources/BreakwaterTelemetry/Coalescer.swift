@@ -12,11 +12,10 @@ final class Coalescer: @unchecked Sendable {
     private let maxMachines: Int
     private let metrics: TelemetryMetrics
     private let logger: Logger
-    private let condition = NSCondition()
-    private var stopping = false
+    private let worker = StoppableThread()
+    private var condition: NSCondition { worker.condition }
+    private var stopping: Bool { worker.stopping }
     private var wakeups = 0
-    private var thread: Thread?
-    private let done = DispatchSemaphore(value: 0)
 
     init(log: SegmentLog, sink: any TelemetrySink, windowMs: Int, maxMachines: Int, metrics: TelemetryMetrics, logger: Logger) {
         self.log = log
@@ -29,10 +28,7 @@ final class Coalescer: @unchecked Sendable {
 
     func start(name: String) {
         metrics.set(\.committedOffset, Int(log.committedOffset))
-        let t = Thread { [self] in run() }
-        t.name = "telemetry-\(name)-coalescer"
-        thread = t
-        t.start()
+        worker.start(name: "telemetry-\(name)-coalescer") { [self] in run() }
     }
 
     /// New durable records exist (called by the group committer).
@@ -44,15 +40,9 @@ final class Coalescer: @unchecked Sendable {
     }
 
     /// Writes what the current window holds (one attempt), then ends the thread.
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        if thread != nil { done.wait() }
-    }
+    func stop() { worker.requestStop() }
 
-    private var isStopping: Bool { condition.lock(); defer { condition.unlock() }; return stopping }
+    private var isStopping: Bool { worker.isStopping }
 
     private func run() {
         var cursor = SegmentLog.Cursor(offset: log.committedOffset)
@@ -81,7 +71,6 @@ final class Coalescer: @unchecked Sendable {
             if fold.isEmpty { continue }
             flush(fold, upTo: cursor.offset, retry: !isStopping)
         }
-        done.signal()
     }
 
     /// Writes the fold, retrying with back-off unless `retry` is false, then commits `offset`.

@@ -20,12 +20,11 @@ final class GroupCommitter: @unchecked Sendable {
     private let maxLogBytes: Int
     private let metrics: TelemetryMetrics
     private let onDurable: @Sendable () -> Void
-    private let condition = NSCondition()
+    private let worker = StoppableThread()
+    private var condition: NSCondition { worker.condition }
+    private var stopping: Bool { worker.stopping }
     private var queue: [Pending] = []
     private var queuedBytes = 0
-    private var stopping = false
-    private var thread: Thread?
-    private let done = DispatchSemaphore(value: 0)
 
     init(log: SegmentLog, state: any LatestState, maxLogBytes: Int, metrics: TelemetryMetrics, onDurable: @escaping @Sendable () -> Void) {
         self.log = log
@@ -36,10 +35,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     func start(name: String) {
-        let t = Thread { [self] in run() }
-        t.name = "telemetry-\(name)-log"
-        thread = t
-        t.start()
+        worker.start(name: "telemetry-\(name)-log") { [self] in run() }
     }
 
     /// Queues the records; `completion` runs on the log thread once they are fsynced and applied, or refused.
@@ -72,13 +68,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Finishes every queued request, then ends the thread.
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        if thread != nil { done.wait() }
-    }
+    func stop() { worker.requestStop() }
 
     private func run() {
         while true {
@@ -86,7 +76,6 @@ final class GroupCommitter: @unchecked Sendable {
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty && stopping {
                 condition.unlock()
-                done.signal()
                 return
             }
             let batch = queue

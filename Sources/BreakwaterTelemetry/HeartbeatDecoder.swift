@@ -1,3 +1,4 @@
+import BreakwaterConfigModel
 import Foundation
 
 /// Why a request body was refused: the first bad record's 0-based index (nil when the body as a whole is not JSON).
@@ -104,7 +105,7 @@ public enum HeartbeatDecoder {
         }
         var fields: [(name: String, value: FieldValue)] = []
         for (name, value) in fieldMembers.sorted(by: { $0.key < $1.key }) {
-            guard isFieldName(name) else {
+            guard TelemetryConfig.isColumnName(name) else {
                 throw RecordProblem(message: "field name '\(name.prefix(64))' must be letters, digits and '_', not starting with a digit, at most 64 bytes")
             }
             guard !limits.reservedNames.contains(name) else {
@@ -117,11 +118,6 @@ public enum HeartbeatDecoder {
             }
         }
         return Heartbeat(machineID: id, tsMillis: ts, fields: fields)
-    }
-
-    static func isFieldName(_ s: String) -> Bool {
-        guard let first = s.utf8.first, s.utf8.count <= 64, !(48...57).contains(first) else { return false }
-        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
     }
 
     /// A short, human reason from a Foundation decoding error (never the raw error value).

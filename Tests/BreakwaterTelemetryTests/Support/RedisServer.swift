@@ -10,7 +10,7 @@ final class RedisServer: @unchecked Sendable {
         guard let path = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw HarnessError.message("redis-server not found: install Debian's redis-server (scripts/install-test-deps.sh)")
         }
-        let version = try RedisServer.run(path, ["--version"])
+        let version = try runTool(path, ["--version"]).output
         guard let v = version.range(of: "v=")?.upperBound, let major = Int(version[v...].prefix { $0.isNumber }), major >= 7 else {
             throw HarnessError.message("redis-server 7 or newer is needed, found: \(version)")
         }
@@ -25,24 +25,11 @@ final class RedisServer: @unchecked Sendable {
 
     /// `redis-cli -p PORT ARGS...` output.
     func cli(_ args: String...) throws -> String {
-        try RedisServer.run("/usr/bin/redis-cli", ["-p", String(port)] + args)
+        try runTool("/usr/bin/redis-cli", ["-p", String(port)] + args).output
     }
 
     func stop() async {
         await proc.stop()
         try? FileManager.default.removeItem(at: dir)
-    }
-
-    static func run(_ exe: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
