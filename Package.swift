@@ -19,6 +19,7 @@ let package = Package(
         // Data tier: embedded SQLite tables, HTTP APIs off the proxy's hot path.
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "BreakwaterCore"),
@@ -100,6 +101,17 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+            name: "BreakwaterMySQLWire",
+                "CBreakwaterOpenSSL",
+            name: "BreakwaterRESP",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            name: "BreakwaterTelemetry",
+                "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterRESP", "BreakwaterMySQLWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
         .executableTarget(
             name: "breakwater",
             dependencies: [
@@ -107,6 +119,7 @@ let package = Package(
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
                 "BreakwaterDoctor",
                 "BreakwaterDrills",
+                "BreakwaterTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -156,6 +169,16 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BreakwaterMySQLMuxTests",
+            dependencies: [
+                "BreakwaterMySQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "BreakwaterIntegrationTests",
             dependencies: [
                 // Only for FastCGITests, which drive the FastCGI client against a real php-fpm directly.
@@ -164,6 +187,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakwaterRESPTests",
+            dependencies: [
+                "BreakwaterRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakwaterTelemetryTests",
+            dependencies: [
+                "BreakwaterTelemetry", "BreakwaterConfigModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -5,9 +5,12 @@ set -euo pipefail
 need=()
 for pkg in curl haproxy nginx socat procps iproute2 nghttp2-client openssl libssl-dev php-fpm php-cli \
     chromium python3-websocket `# live dashboard browser test (Tests/BreakwaterDashboardTests)` \
+    mariadb-server mariadb-client libsqlite3-dev `# mysql-mux: real MariaDB peer, admin tables in SQLite` \
     ; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# telemetry: GRDB links the system SQLite; sqlite3 is the bench peer; Redis 7 for state redis tests
+for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # nginx and haproxy may be started by their packages; tests start their own copies.
 systemctl stop nginx haproxy php8.2-fpm >/dev/null 2>&1 || true
+systemctl stop mariadb >/dev/null 2>&1 || true  # mysql-mux tests start their own mariadbd
 command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }
 command -v chromium >/dev/null || { echo "chromium missing after install" >&2; exit 1; }

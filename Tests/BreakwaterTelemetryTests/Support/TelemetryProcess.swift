@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A running `breakwater proxy -f FILE` whose config holds one telemetry section on a free port, over a temp dir
+/// that survives restarts (so a test can kill -9 and start again on the same log and database).
+final class TelemetryProcess: @unchecked Sendable {
+    let dir: URL
+    let port: Int
+    let configText: String
+    private(set) var proc: ManagedProcess?
+    private var runs = 0
+
+    var logDir: String { dir.appendingPathComponent("log").path }
+    var dbPath: String { dir.appendingPathComponent("sink/telemetry.db").path }
+
+    /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
+    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil) throws {
+        dir = try makeTempDir("telemetry")
+        port = Ports.free()
+        let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
+        if dbPath == nil { try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("sink").path, withIntermediateDirectories: true) }
+        configText = ([
+            "telemetry scada",
+            "    bind 127.0.0.1:\(port)",
+            "    state \(state)",
+            "    log dir \(dir.appendingPathComponent("log").path)",
+            "    window \(window)",
+            "    sink " + (sink ?? "sqlite \(db) table machine_heartbeat key machine_id"),
+        ] + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
+        try configText.write(to: dir.appendingPathComponent("breakwater.cfg"), atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the binary and waits until the port accepts.
+    func start() async throws {
+        runs += 1
+        let runDir = dir.appendingPathComponent("run\(runs)")
+        try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
+        let p = try ManagedProcess(executable: try breakwaterBinary(),
+                                   arguments: ["proxy", "-f", dir.appendingPathComponent("breakwater.cfg").path], dir: runDir)
+        proc = p
+        let ok = await waitUntil(timeout: 20) { !p.isRunning || Ports.accepts(self.port) }
+        if !ok || !p.isRunning {
+            let err = p.stderr
+            p.signal(SIGKILL)
+            throw HarnessError.message("breakwater did not listen on 127.0.0.1:\(port); stderr:\n\(err)")
+        }
+    }
+
+    func kill9() async {
+        guard let p = proc else { return }
+        p.signal(SIGKILL)
+        _ = await p.waitExit(timeout: 5)
+    }
+
+    func stop() async { await proc?.stop(grace: 10) }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    // MARK: HTTP
+
+    struct HTTPAnswer {
+        var status: Int
+        var body: String
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
+    }
+
+    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+        var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        req.httpMethod = method
+        req.httpBody = body
+        req.timeoutInterval = 30
+        if let contentType { req.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: req)
+        return HTTPAnswer(status: (response as! HTTPURLResponse).statusCode, body: String(decoding: data, as: UTF8.self))
+    }
+
+    func post(_ body: String, contentType: String = "application/json") async throws -> HTTPAnswer {
+        try await request("POST", "/v1/heartbeats", body: Data(body.utf8), contentType: contentType)
+    }
+
+    /// One metric's value from `GET /metrics` (the sample line `breakwater_telemetry_NAME{section="scada"} V`).
+    func metric(_ name: String) async throws -> Double {
+        let text = try await request("GET", "/metrics").body
+        for line in text.split(separator: "\n") where line.hasPrefix("breakwater_telemetry_\(name){") {
+            if let v = line.split(separator: " ").last.flatMap({ Double($0) }) { return v }
+        }
+        throw HarnessError.message("metric \(name) not found in:\n\(text)")
+    }
+
+    /// Waits until the coalescer has committed everything accepted (log lag 0 and `committed_offset >= n`).
+    func waitCommitted(_ n: Int, timeout: Double = 30) async throws {
+        let deadline = nowMs() + timeout * 1000
+        while nowMs() < deadline {
+            if try await metric("committed_offset") >= Double(n), try await metric("log_lag_records") == 0 { return }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw HarnessError.message("the coalescer did not commit \(n) records within \(timeout)s")
+    }
+}
+
+/// A heartbeat as JSON text.
+func heartbeat(_ id: String, ts: String, _ fields: String) -> String {
+    "{\"machine_id\":\"\(id)\",\"ts\":\"\(ts)\",\"fields\":{\(fields)}}"
+}
