@@ -35,7 +35,7 @@ for v in REQUESTS BASE_REQUESTS CLIENTS; do
 done
 ((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
 
-ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace curl:curl python3:python3
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3
 resolve_breakwater "$REPO_ROOT"
 enter_netns "${BASH_SOURCE[0]}" "$@"
 
@@ -100,10 +100,15 @@ backend be
     server ngx0 127.0.0.1:$NGX_PORT
 CFG
 
+# Valgrind 3.19's DWARF reader gives up on the Swift toolchain's debug info ("Possibly corrupted
+# debuginfo file"), so Breakwater runs from a copy without it (symbols stay for callgrind_annotate).
+BW_RUN=$WORK/breakwater-nodebug
+strip --strip-debug -o "$BW_RUN" "$BREAKWATER_BIN" || die "strip --strip-debug $BREAKWATER_BIN failed"
+
 proxy_cmd() { # proxy_cmd NAME -> CMD array
     case $1 in
     HAProxy) CMD=(haproxy -f "$CFG" -db) ;;
-    Breakwater) CMD=("$BREAKWATER_BIN" proxy -f "$CFG") ;;
+    Breakwater) CMD=("$BW_RUN" proxy -f "$CFG") ;;
     esac
 }
 
@@ -116,25 +121,36 @@ load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unl
 
 # ---------------------------------------------------------- callgrind ----
 declare -A IR=()
-callgrind_run() { # callgrind_run NAME N -> prints total Ir of a whole run with N requests
-    local p=$1 n=$2 out=$WORK/callgrind-$1-$2.out pid
+declare -A IR_NOTE=()
+# callgrind_run NAME N -> prints total Ir of a whole run with N requests; on failure prints
+# nothing, returns 1 and leaves the reason (valgrind's own first error line) in $WORK/$p.vgfail.
+callgrind_run() {
+    local p=$1 n=$2 out=$WORK/callgrind-$1-$2.out pid vlog=$WORK/$1-vg-$2.log
     proxy_cmd "$p"
-    spawn "$p-vg" "$WORK/$p-vg-$n.log" valgrind --tool=callgrind --callgrind-out-file="$out" \
+    spawn "$p-vg" "$vlog" valgrind --tool=callgrind --callgrind-out-file="$out" \
         --dump-instr=no --collect-jumps=no "${CMD[@]}"
     pid=$SPAWNED_PID
-    wait_http "$URL" 120 "$pid" || { tail -n 30 "$WORK/$p-vg-$n.log" >&2; die "$p under valgrind: no 200 on $URL within 120 s"; }
+    if ! wait_http "$URL" 120 "$pid"; then
+        grep -m1 -E 'INTERNAL ERROR|impossible|error' "$vlog" >"$WORK/$p.vgfail" || echo "no 200 on $URL within 120 s" >"$WORK/$p.vgfail"
+        stop_pid "$pid"
+        return 1
+    fi
     load "$n" "$WORK/h2load-vg-$p-$n.txt" || die "$p under valgrind: load of $n requests failed"
     stop_pid "$pid"
     local ir
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
-    [[ -n $ir ]] || { tail -n 30 "$WORK/$p-vg-$n.log" >&2; die "$p: no callgrind totals in $out"; }
+    [[ -n $ir ]] || { tail -n 30 "$vlog" >&2; die "$p: no callgrind totals in $out"; }
     echo "$ir"
 }
 for p in "${PROXIES[@]}"; do
     log "$p under callgrind: $BASE_REQUESTS then $REQUESTS requests"
-    IR[$p.base]=$(callgrind_run "$p" "$BASE_REQUESTS")
-    IR[$p.full]=$(callgrind_run "$p" "$REQUESTS")
-    log "$p: Ir ${IR[$p.base]} ($BASE_REQUESTS req) / ${IR[$p.full]} ($REQUESTS req)"
+    if IR[$p.base]=$(callgrind_run "$p" "$BASE_REQUESTS") && IR[$p.full]=$(callgrind_run "$p" "$REQUESTS"); then
+        log "$p: Ir ${IR[$p.base]} ($BASE_REQUESTS req) / ${IR[$p.full]} ($REQUESTS req)"
+    else
+        IR[$p.base]=NA IR[$p.full]=NA
+        IR_NOTE[$p]="$p could not run under valgrind: $(sed -n 1p "$WORK/$p.vgfail")"
+        log "WARNING: ${IR_NOTE[$p]}"
+    fi
 done
 
 # -------------------------------------------------------------- strace ----
@@ -155,7 +171,7 @@ for p in "${PROXIES[@]}"; do
     # strace -c table: "% time seconds usecs/call calls errors syscall"
     read -r rw all < <(awk '
         $NF ~ /^(read|readv|recvfrom|recvmsg|recvmmsg|write|writev|sendto|sendmsg|sendmmsg)$/ { rw += $4 }
-        $NF == "total" { all = $3 }
+        $NF == "total" { all = $4 }
         END { printf "%d %d\n", rw, all }' "$WORK/strace-$p.txt")
     SYS[$p.rw]=$rw SYS[$p.all]=$all
     log "$p: $rw reads+writes, $all syscalls for $REQUESTS requests"
@@ -168,22 +184,27 @@ REPORT=$BENCH_DIR/out/callgrind-$(date -u +%Y%m%dT%H%M%SZ).md
 python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
-    "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" >"$REPORT" <<'PY'
+    "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" >"$REPORT" <<'PY'
 import sys
-(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb) = sys.argv[1:]
+(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b) = sys.argv[1:]
 n, base = int(n), int(base)
-ir_h = (int(hf) - int(hb)) / (n - base)
-ir_b = (int(bf) - int(bb)) / (n - base)
+def per(full, b):
+    return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
+ir_h, ir_b = per(hf, hb), per(bf, bb)
+def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
+def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
      "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy", "",
      f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), h2load --h1 with {clients} "
      f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
      f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",
      "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",
-     f"| instructions per request (callgrind) | {ir_h:,.0f} | {ir_b:,.0f} | **{ir_b / ir_h:.2f}x** |",
+     f"| instructions per request (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
+     f"**{'n/a' if ir_h is None or ir_b is None else f'{ir_b / ir_h:.2f}x'}** |",
      f"| reads + writes per request (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
      f"| syscalls per request (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
-     "", f"Raw Ir: HAProxy {int(hb):,} / {int(hf):,}; Breakwater {int(bb):,} / {int(bf):,} ({base} / {n} requests).",
+     "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} requests).",
+     *[f"\n**{x}**" for x in (note_h, note_b) if x],
      "", f"Breakwater binary: `{bw_bin}`", "", "<details><summary>strace -c tables</summary>", ""]
 for name, f in (("HAProxy", sh), ("Breakwater", sb)):
     o += [f"{name}:", "", "```"] + open(f).read().rstrip("\n").split("\n") + ["```", ""]

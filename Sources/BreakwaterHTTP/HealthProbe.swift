@@ -11,8 +11,8 @@ import Darwin
 /// A probe is a bare non-blocking socket, not a NIO channel: no pipeline, promise or selector
 /// registration per check (a `ClientBootstrap` connect cost ~190 µs of CPU per check, HAProxy ~220 µs
 /// in all). On loopback `connect` usually completes at once; otherwise the socket is polled with a
-/// zero-timeout `poll` from scheduled tasks on the check's event loop, backing off from 100 µs to
-/// 25 ms, until it is ready or its deadline passes.
+/// zero-timeout `poll` from scheduled callbacks on the check's event loop (`NIOScheduledCallback`: no
+/// promise per wake-up), backing off x4 from 100 µs to 25 ms, until it is ready or its deadline passes.
 enum HealthProbe {
     enum TCPResult: Equatable, Sendable { case passed, refused(String), timeout }
     enum HTTPResult: Equatable, Sendable { case status(Int, String), refused(String), connectTimeout, readTimeout, invalid }
@@ -53,7 +53,7 @@ enum HealthProbe {
 }
 
 /// The socket of one probe; every field is touched only on `loop`.
-private final class RawProbe {
+private final class RawProbe: NIOScheduledCallbackHandler {
     struct Exchange {
         let request: [UInt8]
         let readTimeoutMs: Int
@@ -127,9 +127,18 @@ private final class RawProbe {
             return
         }
         let delay = min(TimeAmount.microseconds(pollMicros), deadline - now)
-        pollMicros = min(pollMicros * 2, Self.maxPollMicros)
-        loop.assumeIsolated().scheduleTask(in: delay) { [self] in self.step() }
+        pollMicros = min(pollMicros * 4, Self.maxPollMicros)
+        do {
+            try loop.assumeIsolated().scheduleCallback(in: delay, handler: self)
+        } catch {
+            finish(.invalid)  // the loop is shutting down
+        }
     }
+
+    func handleScheduledCallback(eventLoop: some EventLoop) { step() }
+
+    /// Only when the event loop shuts down with the probe pending: release the socket.
+    func didCancelScheduledCallback(eventLoop: some EventLoop) { finish(.invalid) }
 
     private func step() {
         switch phase {
