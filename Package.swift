@@ -97,6 +97,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        .target(
+            name: "BreakwaterMySQLMux",
+            dependencies: [
+                "BreakwaterMySQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
@@ -147,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "BreakwaterMySQLMuxTests",
             dependencies: [
-                "BreakwaterMySQLWire",
+                "BreakwaterMySQLWire", "BreakwaterMySQLMux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
