@@ -106,11 +106,22 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        .target(
+            name: "BreakwaterMySQLMuxAdmin",
+            dependencies: [
+                "BreakwaterMySQLMux", "BreakwaterMySQLWire", "BreakwaterConfigModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
+                "BreakwaterMySQLMux", "BreakwaterMySQLMuxAdmin",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -156,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "BreakwaterMySQLMuxTests",
             dependencies: [
-                "BreakwaterMySQLWire", "BreakwaterMySQLMux",
+                "BreakwaterMySQLWire", "BreakwaterMySQLMux", "BreakwaterMySQLMuxAdmin", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
