@@ -83,6 +83,12 @@ final class MuxPool {
     }
 
     private func enqueue(key: MuxPoolKey, user: MuxRuntimeConfig.User, promise: EventLoopPromise<MuxBackendConnection>) {
+        waiters.append(makeWaiter(key: key, user: user, promise: promise, detail: ""))
+    }
+
+    /// A queued statement whose wait ends with error 9001 after `mysql-connect_timeout_server_max`.
+    private func makeWaiter(key: MuxPoolKey, user: MuxRuntimeConfig.User, promise: EventLoopPromise<MuxBackendConnection>,
+                            detail: String) -> Waiter {
         nextWaiterID += 1
         let id = nextWaiterID
         let waitMs = config.connectTimeoutServerMaxMs
@@ -90,9 +96,9 @@ final class MuxPool {
             guard let self, let index = self.waiters.firstIndex(where: { $0.id == id }) else { return }
             let w = self.waiters.remove(at: index)
             w.promise.fail(MySQLErrorPacket(code: 9001, message:
-                "Max connect timeout reached while reaching hostgroup \(key.hostgroup) after \(waitMs)ms"))
+                "Max connect timeout reached while reaching hostgroup \(key.hostgroup) after \(waitMs)ms\(detail)"))
         }
-        waiters.append(Waiter(id: id, key: key, user: user, promise: promise, timeout: timeout, enqueued: .now()))
+        return Waiter(id: id, key: key, user: user, promise: promise, timeout: timeout, enqueued: .now())
     }
 
     /// Gives an idle connection or opens one if a server has room; false if the caller must wait.
@@ -153,16 +159,7 @@ final class MuxPool {
     }
 
     private func enqueueFront(key: MuxPoolKey, user: MuxRuntimeConfig.User, promise: EventLoopPromise<MuxBackendConnection>, lastError: String) {
-        nextWaiterID += 1
-        let id = nextWaiterID
-        let waitMs = config.connectTimeoutServerMaxMs
-        let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(waitMs))) { [weak self] in
-            guard let self, let index = self.waiters.firstIndex(where: { $0.id == id }) else { return }
-            let w = self.waiters.remove(at: index)
-            w.promise.fail(MySQLErrorPacket(code: 9001, message:
-                "Max connect timeout reached while reaching hostgroup \(key.hostgroup) after \(waitMs)ms (last connect error: \(lastError))"))
-        }
-        waiters.prepend(Waiter(id: id, key: key, user: user, promise: promise, timeout: timeout, enqueued: .now()))
+        waiters.prepend(makeWaiter(key: key, user: user, promise: promise, detail: " (last connect error: \(lastError))"))
         serveWaiters()
     }
 
