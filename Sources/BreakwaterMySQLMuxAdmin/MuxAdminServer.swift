@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BreakwaterConfigModel
 import BreakwaterMySQLMux
 import BreakwaterMySQLWire
@@ -37,6 +40,10 @@ public final class MuxAdminServer: @unchecked Sendable {
     public func start(host: String, port: Int) -> EventLoopFuture<SocketAddress?> {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A reloading successor binds beside the old process.
+            .serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_REUSEPORT)),
+                value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
