@@ -198,3 +198,44 @@ final class MuxMariaDBTests: XCTestCase {
         do { let got = try await a.query("SELECT 2").rows; XCTAssertEqual(got, [["2"]]) }
     }
 }
+
+/// The load case: 2,000 concurrent clients over a pool of 20 backend connections, zero errors.
+final class MuxStormTests: XCTestCase {
+    func testTwoThousandClientsOverAPoolOfTwenty() async throws {
+        let mariadb = try MariaDBServer()
+        defer { mariadb.stop() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let mux = MySQLMuxServer(eventLoop: group.next(), config: MuxRuntimeConfig(
+            servers: [.init(hostgroup: 10, host: "127.0.0.1", port: mariadb.port, maxConnections: 20)],
+            users: [.init(name: "app", password: "apppw", defaultHostgroup: 10)],
+            maxClientConnections: 5000, connectTimeoutServerMaxMs: 60000))
+        let bound = try await mux.start(host: "127.0.0.1", port: 0).get()
+        let port = try XCTUnwrap(bound?.port)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        // Every client connects first and holds its connection, so all 2,000 are open at once.
+        var clients: [MySQLClientConnection] = []
+        try await withThrowingTaskGroup(of: MySQLClientConnection.self) { tasks in
+            for _ in 0..<2000 {
+                tasks.addTask {
+                    try await MySQLClientConnection.connect(to: address, user: "app", password: "apppw", on: group.next())
+                }
+            }
+            for try await c in tasks { clients.append(c) }
+        }
+        XCTAssertEqual(clients.count, 2000)
+        let answers = try await withThrowingTaskGroup(of: String?.self) { tasks in
+            for (i, c) in clients.enumerated() {
+                tasks.addTask { try await c.query("SELECT \(i)").rows.first?.first ?? nil }
+            }
+            var out = Set<String>()
+            for try await a in tasks { if let a { out.insert(a) } }
+            return out
+        }
+        XCTAssertEqual(answers.count, 2000)
+        let stats = try await mux.connectionPoolStats().get()
+        XCTAssertLessThanOrEqual(stats[0].connectionsOK, 20)
+        for c in clients { try? await c.close() }
+        _ = try await mux.stop(grace: .zero).get()
+        try await group.shutdownGracefully()
+    }
+}
