@@ -8,6 +8,8 @@ public enum MuxPinReason: String, Sendable, Hashable, CaseIterable, Comparable {
     case lastInsertID = "last_insert_id"
     case preparedStatement = "prepared_statement"
     case multiplexingOff = "multiplexing_off"
+    /// SET NAMES, sql_mode, time_zone, autocommit…: pinned until replay on a borrowed connection exists.
+    case sessionVariable = "session_variable"
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
@@ -23,6 +25,9 @@ enum MuxStatementClassifier {
         if s.contains("SQL_CALC_FOUND_ROWS") || s.contains("FOUND_ROWS(") { out.insert(.foundRows) }
         let trimmed = s.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }
         if trimmed.hasPrefix("PREPARE ") { out.insert(.preparedStatement) }
+        if trimmed.hasPrefix("SET "), !trimmed.dropFirst(4).drop(while: { $0 == " " }).hasPrefix("@") || trimmed.contains("@@") {
+            out.insert(.sessionVariable)
+        }
         return out
     }
 

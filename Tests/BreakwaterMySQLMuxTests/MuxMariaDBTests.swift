@@ -118,6 +118,22 @@ final class MuxMariaDBTests: XCTestCase {
         do { let got = try await again.query("SELECT @x").rows; XCTAssertEqual(got, [[nil]]) }
     }
 
+    func testSetNamesHoldsAcrossStatementsWhileOthersRun() async throws {
+        try await startMux(maxBackend: 3)
+        let a = try await client()
+        _ = try await a.query("SET NAMES latin1")
+        let others = [try await client(), try await client()]
+        for _ in 0..<3 {
+            for o in others { _ = try await o.query("SELECT 1") }
+            do { let got = try await a.query("SELECT @@character_set_client").rows; XCTAssertEqual(got, [["latin1"]]) }
+        }
+        for o in others {
+            do { let got = try await o.query("SELECT @@character_set_client").rows; XCTAssertNotEqual(got, [["latin1"]]) }
+        }
+        let reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertTrue(reasons.contains("session_variable"), "\(reasons)")
+    }
+
     func testPreparedStatementsAndLastInsertID() async throws {
         try await startMux(maxBackend: 2)
         let a = try await client()
