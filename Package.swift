@@ -131,6 +131,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "BreakwaterMySQLMux",
+            dependencies: [
+                "BreakwaterMySQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "BreakwaterMySQLMuxAdmin",
+            dependencies: [
+                "BreakwaterMySQLMux", "BreakwaterMySQLWire", "BreakwaterConfigModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
@@ -139,6 +157,8 @@ let package = Package(
                 "BreakwaterDoctor",
                 "BreakwaterDrills",
                 "BreakwaterTelemetry",
+                "BreakwaterMySQLMux", "BreakwaterMySQLMuxAdmin",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -190,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "BreakwaterMySQLMuxTests",
             dependencies: [
-                "BreakwaterMySQLWire",
+                "BreakwaterMySQLWire", "BreakwaterMySQLMux", "BreakwaterMySQLMuxAdmin", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

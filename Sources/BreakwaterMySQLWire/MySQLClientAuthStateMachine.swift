@@ -20,9 +20,15 @@ public struct MySQLClientAuthStateMachine: Sendable {
     public let username: String
     public let password: String
     public let database: String?
+    /// What to offer the server (intersected with what it supports).
+    public let wantedCapabilities: MySQLCapabilities
     private var state: State = .awaitingGreeting
 
-    public init(username: String, password: String, database: String?) {
+    public init(
+        username: String, password: String, database: String?,
+        capabilities: MySQLCapabilities = .breakwaterDefault
+    ) {
+        self.wantedCapabilities = capabilities
         self.username = username
         self.password = password
         self.database = database
@@ -46,7 +52,7 @@ public struct MySQLClientAuthStateMachine: Sendable {
             guard greeting.capabilities.contains(.protocol41) else {
                 throw .unsupported("a server without CLIENT_PROTOCOL_41")
             }
-            var caps = MySQLCapabilities.breakwaterDefault.intersection(greeting.capabilities)
+            var caps = wantedCapabilities.intersection(greeting.capabilities)
             caps.insert(.protocol41)
             if database != nil { caps.insert(.connectWithDB) } else { caps.remove(.connectWithDB) }
             let plugin = greeting.authPluginName == MySQLAuthPlugin.cachingSHA2Password

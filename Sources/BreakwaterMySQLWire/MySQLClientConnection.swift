@@ -65,7 +65,10 @@ public final class MySQLClientConnection: Sendable {
             }
             .flatMap { channel in
                 handshake.futureResult.map { MySQLClientConnection(channel: channel, serverInfo: $0) }
-                    .flatMapError { error in channel.close().flatMapThrowing { throw error } }
+                    .flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
     }
 
