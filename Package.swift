@@ -88,11 +88,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "BreakwaterJobs",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterConfig", "BreakwaterHTTP",
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
+                "BreakwaterJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -144,6 +156,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "BreakwaterJobsTests",
+            dependencies: ["BreakwaterJobs", "BreakwaterConfigModel"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,8 @@ need=()
 for pkg in curl haproxy nginx socat procps nghttp2-client openssl libssl-dev php-fpm php-cli; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# jobs section: the leaking job of BreakwaterJobsTests allocates with python3 until OOM-killed
+dpkg -s python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
