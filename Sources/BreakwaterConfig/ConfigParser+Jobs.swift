@@ -84,7 +84,8 @@ extension ConfigParseSession {
                 guard w[2].hasPrefix("amqp://") else {
                     throw ConfigError("'queue amqp' expects an amqp:// URL, got '\(w[2])'")
                 }
-                c.queue = .amqp(url: w[2], queue: w[4])
+                // The model keeps the amqp form for the RabbitMQ back end; until it is built, say so here.
+                throw ConfigError("'queue amqp' is not supported yet by this build; use 'queue dir PATH' (see docs/jobs.md)")
             default:
                 throw ConfigError("'queue' expects 'dir PATH' or 'amqp URL queue NAME'\(w.count > 1 ? ", got '\(w[1])'" : "")")
             }

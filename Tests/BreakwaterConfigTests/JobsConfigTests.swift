@@ -34,15 +34,20 @@ import Testing
         #expect(c.maxPayload == 1 << 20 && c.maxStdout == 64 << 10 && c.maxQueued == 5000 && c.keepFinished == 20)
     }
 
-    @Test func amqpQueueAndDefaults() throws {
+    @Test func defaults() throws {
+        let r = parse(["jobs j", "  bind 127.0.0.1:9000", "  queue dir /tmp/q", "  command /bin/cat"])
+        expectNoErrors(r)
+        let c = try #require(r.snapshot?.jobSections.first)
+        #expect(c.workers == 4 && c.retries == 3 && c.maxQueued == 100_000 && c.maxStdout == 64 << 10)
+        #expect(c.memoryMax == 512 << 20 && c.timeoutMs == 120_000 && c.maxPayload == 1 << 20)
+    }
+
+    @Test func amqpQueueIsAnErrorUntilBuilt() {
         let r = parse([
             "jobs j", "  bind 127.0.0.1:9000",
             "  queue amqp amqp://guest:guest@127.0.0.1:5672/ queue blueprints", "  command /bin/cat",
         ])
-        expectNoErrors(r)
-        let c = try #require(r.snapshot?.jobSections.first)
-        #expect(c.queue == .amqp(url: "amqp://guest:guest@127.0.0.1:5672/", queue: "blueprints"))
-        #expect(c.workers == 4 && c.retries == 3 && c.maxQueued == 100_000 && c.maxStdout == 64 << 10)
+        expectError(r, line: 3, "'queue amqp' is not supported yet")
     }
 
     @Test func unknownKeywordSuggests() {
