@@ -149,6 +149,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "BreakwaterJobs",
+            dependencies: [
+                "BreakwaterCore", "BreakwaterConfigModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "breakwater",
             dependencies: [
@@ -156,6 +167,7 @@ let package = Package(
                 "BreakwaterControlPlane", "BreakwaterObservability", "BreakwaterTLS",
                 "BreakwaterDoctor",
                 "BreakwaterDrills",
+                "BreakwaterJobs",
                 "BreakwaterTelemetry",
                 "BreakwaterMySQLMux", "BreakwaterMySQLMuxAdmin",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -243,6 +255,10 @@ let package = Package(
                 "BreakwaterTelemetry", "BreakwaterConfigModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "BreakwaterJobsTests",
+            dependencies: ["BreakwaterJobs", "BreakwaterConfigModel"]
         ),
     ],
     swiftLanguageModes: [.v6]

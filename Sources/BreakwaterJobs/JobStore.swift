@@ -1,0 +1,154 @@
+import Foundation
+import GRDB
+
+/// The durable queue and status table of a `jobs` section: one SQLite file in WAL mode with
+/// `synchronous = FULL`, so a committed enqueue survives kill -9 and power loss (the WAL is fsynced at commit).
+///
+/// Every call blocks on GRDB's serial writer queue; callers are the supervisor's threads or async handlers that
+/// hop onto GRDB's own dispatch queue (never an event loop).
+public final class JobStore: Sendable {
+    public enum EnqueueResult: Sendable, Equatable {
+        case accepted
+        /// `max-queued` jobs are already waiting.
+        case full(waiting: Int)
+    }
+
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (or creates) `directory/jobs.sqlite`; throws a readable error naming the path.
+    public init(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JobsError("cannot create queue directory '\(directory)': \(error.localizedDescription); create it or fix its permissions")
+        }
+        path = directory + "/jobs.sqlite"
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS jobs (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        payload BLOB NOT NULL,
+                        exit_code INTEGER,
+                        reason TEXT,
+                        stdout BLOB,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);
+                    """)
+            }
+        } catch let e as JobsError {
+            throw e
+        } catch {
+            throw JobsError("cannot open job queue '\(path)': \(error); check the file is a Breakwater queue and writable")
+        }
+    }
+
+    /// Jobs a crashed supervisor left `running` go back to `queued`; the interrupted attempt is not counted,
+    /// since the job did not fail. Returns how many were re-queued.
+    public func requeueInterrupted() throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) WHERE state = 'running'")
+            return db.changesCount
+        }
+    }
+
+    /// Stores a new job; returns only after the commit is on disk.
+    public func enqueue(id: String, payload: [UInt8], maxQueued: Int) throws -> EnqueueResult {
+        try pool.write { db in
+            let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'failed')") ?? 0
+            if waiting >= maxQueued { return .full(waiting: waiting) }
+            let now = Date().timeIntervalSince1970
+            try db.execute(
+                sql: "INSERT INTO jobs (id, state, attempts, payload, created_at, updated_at) VALUES (?, 'queued', 0, ?, ?, ?)",
+                arguments: [id, Data(payload), now, now])
+            return .accepted
+        }
+    }
+
+    /// Marks the oldest waiting job `running` and counts the attempt.
+    public func claimNext() throws -> ClaimedJob? {
+        try pool.write { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT seq, id, payload, attempts FROM jobs WHERE state IN ('queued', 'failed') ORDER BY seq LIMIT 1")
+            else { return nil }
+            let seq: Int64 = row["seq"]
+            let attempt = (row["attempts"] as Int) + 1
+            try db.execute(
+                sql: "UPDATE jobs SET state = 'running', attempts = ?, updated_at = ? WHERE seq = ?",
+                arguments: [attempt, Date().timeIntervalSince1970, seq])
+            let payload: Data = row["payload"]
+            return ClaimedJob(id: row["id"], payload: [UInt8](payload), attempt: attempt)
+        }
+    }
+
+    /// Records how a running attempt ended. Returns the new state, or nil when the job was not running
+    /// (a duplicate delivery of a job that is already final is recognised here and changes nothing).
+    public func finish(id: String, outcome: AttemptOutcome, retries: Int, keepFinished: Int) throws -> JobState? {
+        try pool.write { db in
+            guard let attempts = try Int.fetchOne(
+                db, sql: "SELECT attempts FROM jobs WHERE id = ? AND state = 'running'", arguments: [id])
+            else { return nil }
+            let next = JobLifecycle.stateAfter(attempts: attempts, retries: retries, outcome: outcome)
+            let now = Date().timeIntervalSince1970
+            switch outcome {
+            case .succeeded(let stdout):
+                try db.execute(
+                    sql: "UPDATE jobs SET state = ?, exit_code = 0, reason = NULL, stdout = ?, updated_at = ? WHERE id = ?",
+                    arguments: [next.rawValue, Data(stdout), now, id])
+            case .failed(let reason, let exitCode, let stdout):
+                try db.execute(
+                    sql: "UPDATE jobs SET state = ?, exit_code = ?, reason = ?, stdout = ?, updated_at = ? WHERE id = ?",
+                    arguments: [next.rawValue, exitCode, reason.rawValue, Data(stdout), now, id])
+            }
+            if next.isFinal { try Self.pruneFinished(db, keep: keepFinished) }
+            return next
+        }
+    }
+
+    /// Keeps the status table bounded: only the newest `keep` final jobs are remembered.
+    private static func pruneFinished(_ db: Database, keep: Int) throws {
+        let finals = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('done', 'dead')") ?? 0
+        guard finals > keep else { return }
+        try db.execute(
+            sql: """
+                DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE state IN ('done', 'dead') ORDER BY seq LIMIT ?)
+                """, arguments: [finals - keep])
+    }
+
+    public func status(id: String) async throws -> JobStatus? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT id, state, attempts, exit_code, reason, stdout FROM jobs WHERE id = ?", arguments: [id])
+            else { return nil }
+            let stdout: Data? = row["stdout"]
+            return JobStatus(
+                id: row["id"], state: JobState(rawValue: row["state"]) ?? .queued, attempts: row["attempts"],
+                exitCode: row["exit_code"], reason: (row["reason"] as String?).flatMap(FailureReason.init(rawValue:)),
+                stdout: stdout.map { [UInt8]($0) })
+        }
+    }
+
+    /// Jobs waiting to run (queued, or failed and waiting for their next attempt).
+    public func waitingCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'failed')") ?? 0
+        }
+    }
+}
+
+/// A user-readable error of the jobs section (what failed, on what path, what to do).
+public struct JobsError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
