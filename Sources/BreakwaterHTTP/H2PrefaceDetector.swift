@@ -87,6 +87,12 @@ final class H2PrefaceDetector: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !decided, case ChannelEvent.inputClosed = event {
+            // A client that half-closes before it has shown HTTP/2 is an HTTP/1.1 client (e.g. a short
+            // request piped through `nc -N`): the HTTP/1.1 handler answers what it sent, then closes.
+            decide(http2: false, context: context) { $0.fireUserInboundEventTriggered(event) }
+            return
+        }
         if !decided && event is ChannelShouldQuiesceEvent {
             // Draining: a connection that has not sent a byte has no request to finish.
             context.close(promise: nil)

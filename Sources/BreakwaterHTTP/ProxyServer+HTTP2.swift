@@ -50,8 +50,12 @@ extension ProxyServer {
                                    limits: NIOHTTPDecoderLimitConfiguration) throws {
         let accepted = (at: NIODeadline.now(), wallMs: currentWallMs())
         let wait = frontend.config.timeouts.effectiveHTTPRequest.flatMap { $0 > 0 ? TimeAmount.milliseconds(Int64($0)) : nil }
+        // HTTP/1.1 answers half-closed clients, so half-closure is on until the protocol is known;
+        // HTTP/2 treats the end of input as the end of the connection.
+        try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         let detector = H2PrefaceDetector(waitLimit: wait) { http2, context in
             if http2 {
+                try context.channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: false)
                 try configureHTTP2(context.channel, runtime: runtime, frontend: frontend, pools: pools, isTLS: false)
             } else {
                 try configureHTTP1(context.channel, runtime: runtime, frontend: frontend, pools: pools, limits: limits,
