@@ -59,6 +59,11 @@ public struct ConfigParseResult: Sendable {
             let servers = snapshot.backends.reduce(0) { $0 + $1.servers.count }
             var s = "Configuration file is valid: \(plural(snapshot.frontends.count, "frontend")), "
                 + "\(plural(snapshot.backends.count, "backend")), \(plural(servers, "server"))"
+            // Data-tier sections are named only when present, so edge-only summaries stay HAProxy's.
+            let sections = [(snapshot.mysqlMuxes.count, "mysql-mux section"),
+                            (snapshot.telemetrySections.count, "telemetry section"),
+                            (snapshot.jobSections.count, "jobs section")].filter { $0.0 > 0 }
+            for (n, word) in sections { s += ", \(plural(n, word))" }
             if nWarn > 0 { s += " (\(warnText))" }
             return s
         }

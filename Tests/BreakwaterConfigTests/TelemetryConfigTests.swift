@@ -94,3 +94,17 @@ import Testing
         expectError(parse(base + base), line: 5, "already declared")
     }
 }
+
+@Test func checkSummaryNamesDataTierSections() {
+    let text = """
+    telemetry scada
+        bind 127.0.0.1:8086
+        state memory
+        log dir /tmp/bw-summary-test
+        window 1s
+        sink sqlite /tmp/bw-summary-test/t.db table machine_heartbeat key machine_id
+    """
+    let r = ConfigParser(environment: [:]).parse([ConfigSource(path: "t.cfg", text: text)])
+    #expect(r.summary == "Configuration file is valid: 0 frontends, 0 backends, 0 servers, 1 telemetry section",
+            "\(r.diagnostics)")
+}
