@@ -89,6 +89,9 @@ struct JobProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
         posix_spawn_file_actions_adddup2(&actions, writeFD, 1)
+        // NIO opens sockets without close-on-exec: without this a job would inherit Breakwater's
+        // listeners and client connections, keeping ports bound and connections open after we close them.
+        Self.closeInheritedDescriptors(&actions)
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -171,4 +174,25 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     cStrings.append(nil)
     defer { for p in cStrings { free(p) } }
     return cStrings.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+extension JobProcess {
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc ≥ 2.34's `posix_spawn_file_actions_addclosefrom_np`, looked up at run time because the
+    /// Swift Glibc module does not export it.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    /// Adds actions closing every descriptor above stderr in the child.
+    static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom, addCloseFrom(&actions, 3) == 0 { return }
+        // Older libc: close what is open now (the caller holds `spawnLock`, so no job's pipes race in).
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for name in open {
+            if let fd = Int32(name), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
+    }
 }

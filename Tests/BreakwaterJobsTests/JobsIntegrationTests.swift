@@ -59,6 +59,20 @@ import Glibc
         #expect(try await bw.metrics().contains("reason=\"timeout\"} 1"))
     }
 
+    /// A job inherits only stdin, stdout and stderr: never Breakwater's listeners or client connections
+    /// (NIO's sockets are not close-on-exec), which would keep ports bound and connections open.
+    @Test func jobInheritsOnlyStandardDescriptors() async throws {
+        let bw = try await JobsProcess(name: "fds", extra: ["workers 1"])
+        defer { Task { await bw.stop() } }
+        try await bw.waitReady()
+        let id = try await bw.submit("fds")
+        let s = try #require(try await bw.waitFinal([id], timeout: 30)[id])
+        #expect(s["state"] as? String == "done")
+        // The script's shell: 0, 1, 2, plus the directory `ls` has open on /proc/PID/fd at most.
+        let fds = (s["stdout"] as? String ?? "").split(separator: " ").compactMap { Int($0) }
+        #expect(!fds.isEmpty && fds.filter { $0 > 2 }.count <= 1, "open in the job: \(fds)")
+    }
+
     @Test func exitCodesRetriesAndStdoutCut() async throws {
         let bw = try await JobsProcess(name: "exit", extra: ["workers 2", "retries 2", "max-stdout 16"])
         defer { Task { await bw.stop() } }
