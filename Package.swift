@@ -149,10 +149,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // jobs `queue amqp`: Debian's librabbitmq (librabbitmq-dev) behind a narrow C shim, driven on dedicated threads.
+        .target(name: "CBreakwaterRabbitMQ", linkerSettings: [.linkedLibrary("rabbitmq")]),
+        .target(
+            name: "BreakwaterAMQP",
+            dependencies: ["CBreakwaterRabbitMQ", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "BreakwaterJobs",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel",
+                "BreakwaterAMQP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -13,6 +13,8 @@ done
 for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 # jobs section: the leaking job of BreakwaterJobsTests allocates with python3 until OOM-killed
 dpkg -s python3 >/dev/null 2>&1 || need+=(python3)
+# jobs `queue amqp`: librabbitmq (the C client the BreakwaterAMQP target links) and a real RabbitMQ for AMQPJobsTests
+for pkg in librabbitmq-dev rabbitmq-server; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +24,7 @@ fi
 # nginx and haproxy may be started by their packages; tests start their own copies.
 systemctl stop nginx haproxy php8.2-fpm >/dev/null 2>&1 || true
 systemctl stop mariadb >/dev/null 2>&1 || true  # mysql-mux tests start their own mariadbd
+systemctl stop rabbitmq-server >/dev/null 2>&1 || true  # jobs tests start their own broker and epmd
 command -v haproxy >/dev/null || { echo "haproxy missing after install" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl missing after install" >&2; exit 1; }
 command -v chromium >/dev/null || { echo "chromium missing after install" >&2; exit 1; }

@@ -1,3 +1,4 @@
+import Foundation
 import BreakwaterConfigModel
 
 /// A `jobs` section while its lines are read.
@@ -9,7 +10,7 @@ struct JobsDraft {
 extension ConfigParseSession {
     static let jobsKeywords = [
         "bind", "queue", "command", "workers", "memory-max", "timeout", "max-jobs-per-worker", "retries",
-        "max-payload", "max-stdout", "max-queued", "keep-finished",
+        "max-payload", "max-stdout", "max-queued", "keep-finished", "state-dir", "retry-backoff",
     ]
 
     mutating func openJobs(_ w: [String], _ loc: SourceLocation) {
@@ -81,11 +82,7 @@ extension ConfigParseSession {
                 guard w.count == 5, w[3] == "queue", !w[4].isEmpty else {
                     throw ConfigError("'queue amqp' expects 'queue amqp amqp://USER:PASS@HOST:PORT/VHOST queue NAME'")
                 }
-                guard w[2].hasPrefix("amqp://") else {
-                    throw ConfigError("'queue amqp' expects an amqp:// URL, got '\(w[2])'")
-                }
-                // The model keeps the amqp form for the RabbitMQ back end; until it is built, say so here.
-                throw ConfigError("'queue amqp' is not supported yet by this build; use 'queue dir PATH' (see docs/jobs.md)")
+                c.queue = .amqp(try parseAMQPURL(w[2], queue: w[4]))
             default:
                 throw ConfigError("'queue' expects 'dir PATH' or 'amqp URL queue NAME'\(w.count > 1 ? ", got '\(w[1])'" : "")")
             }
@@ -116,6 +113,23 @@ extension ConfigParseSession {
             c.maxStdout = v
         case "max-queued":
             c.maxQueued = try ValueParsers.integer(try one(), keyword: kw, range: 1...100_000_000)
+        case "state-dir":
+            let path = try one()
+            guard path.hasPrefix("/") else { throw ConfigError("'state-dir' expects an absolute directory path, got '\(path)'") }
+            c.stateDirectory = path
+        case "retry-backoff":
+            // retry-backoff BASE [max MAX]
+            guard w.count == 2 || (w.count == 4 && w[2] == "max") else {
+                throw ConfigError("'retry-backoff' expects 'BASE' or 'BASE max MAX', e.g. 'retry-backoff 1s max 60s'")
+            }
+            let base = try ValueParsers.time(w[1], keyword: kw)
+            let cap = w.count == 4 ? try ValueParsers.time(w[3], keyword: kw) : max(base, 60_000)
+            guard base <= 3_600_000, cap <= 86_400_000 else {
+                throw ConfigError("'retry-backoff' is bounded: BASE at most 1h, MAX at most 24h")
+            }
+            guard cap >= base else { throw ConfigError("'retry-backoff' MAX (\(w[3])) is smaller than BASE (\(w[1]))") }
+            c.retryBackoffMs = base
+            c.retryBackoffMaxMs = cap
         case "keep-finished":
             c.keepFinished = try ValueParsers.integer(try one(), keyword: kw, range: 1...100_000_000)
         default:
@@ -123,5 +137,47 @@ extension ConfigParseSession {
             if let s = UnsupportedKeywords.suggestion(for: kw, among: jobsKeywords) { msg += "; did you mean '\(s)'?" }
             throw ConfigError(msg)
         }
+    }
+
+    /// `amqp://USER:PASS@HOST:PORT/VHOST` (user, password and vhost percent-decoded; port 5672 and vhost "/"
+    /// when absent), as RabbitMQ's URI spec reads it.
+    static func parseAMQPURL(_ url: String, queue: String) throws -> JobsConfig.AMQPQueue {
+        let usage = "'queue amqp' expects amqp://USER:PASS@HOST:PORT/VHOST, got '\(url)'"
+        guard url.hasPrefix("amqp://") else {
+            throw ConfigError(url.hasPrefix("amqps://") ? "'queue amqp': amqps:// (TLS) is not supported; use amqp:// on a trusted network" : usage)
+        }
+        var rest = Substring(url.dropFirst("amqp://".count))
+        var vhost = "/"
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let v = path.removingPercentEncoding, !v.contains("/") || path.contains("%2") else { throw ConfigError(usage) }
+                vhost = v
+            }
+            rest = rest[..<slash]
+        }
+        var user = "guest", password = "guest"
+        if let at = rest.lastIndex(of: "@") {
+            let cred = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let parts = cred.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let u = parts[0].removingPercentEncoding, !u.isEmpty else { throw ConfigError(usage) }
+            user = u
+            password = parts.count > 1 ? (parts[1].removingPercentEncoding ?? String(parts[1])) : ""
+        }
+        var host = String(rest), port = 5672
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+            host = String(rest[..<colon])
+            guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else {
+                throw ConfigError("'queue amqp': port must be between 1 and 65535 in '\(url)'")
+            }
+            port = p
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ConfigError(usage) }
+        guard queue.utf8.count <= 200, queue.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
+            throw ConfigError("'queue amqp ... queue NAME': NAME may hold letters, digits and - _ . : (at most 200 bytes), got '\(queue)'")
+        }
+        return .init(host: host, port: port, vhost: vhost, user: user, password: password, queue: queue)
     }
 }

@@ -4,7 +4,26 @@ public struct JobsConfig: Sendable, Equatable {
     /// Where a job waits: the embedded SQLite queue in a directory, or a RabbitMQ queue.
     public enum Queue: Sendable, Equatable {
         case directory(path: String)
-        case amqp(url: String, queue: String)
+        case amqp(AMQPQueue)
+    }
+
+    /// `queue amqp amqp://USER:PASS@HOST:PORT/VHOST queue NAME`, split into its parts at parse time.
+    public struct AMQPQueue: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// "/" when the URL has no path (RabbitMQ's default vhost).
+        public var vhost: String
+        public var user: String
+        public var password: String
+        public var queue: String
+        public init(host: String, port: Int, vhost: String, user: String, password: String, queue: String) {
+            self.host = host
+            self.port = port
+            self.vhost = vhost
+            self.user = user
+            self.password = password
+            self.queue = queue
+        }
     }
 
     public var name: String
@@ -24,6 +43,13 @@ public struct JobsConfig: Sendable, Equatable {
     public var timeoutMs: Int = 120_000
     /// `max-jobs-per-worker N`: accepted for the syntax; every job runs in a fresh process (see docs/jobs.md).
     public var maxJobsPerWorker: Int = 1
+    /// `state-dir PATH`: with `queue amqp`, where the job status table lives (`PATH/jobs.sqlite`).
+    /// Default `/var/lib/breakwater/jobs-NAME`. With `queue dir` the queue directory holds it.
+    public var stateDirectory: String? = nil
+    /// `retry-backoff BASE [max MAX]` (ms): the delay before retry n is BASE·2^(n-1), capped at MAX, with
+    /// equal jitter (a uniform pick in the upper half). Default 1s max 60s; `retry-backoff 0` retries at once.
+    public var retryBackoffMs: Int = 1_000
+    public var retryBackoffMaxMs: Int = 60_000
     /// `retries N`: attempts beyond the first before a job is dead. Default 3.
     public var retries: Int = 3
     /// `max-payload SIZE`: larger POST bodies get 413. Default 1m.

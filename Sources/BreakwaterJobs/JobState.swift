@@ -41,6 +41,8 @@ public struct JobStatus: Sendable, Equatable {
     public var exitCode: Int?
     public var reason: FailureReason?
     public var stdout: [UInt8]?
+    /// For `failed`: when the next attempt may start (seconds since 1970), after the retry back-off.
+    public var nextAttemptAt: Double?
 }
 
 /// A job handed to the supervisor for one attempt.
@@ -49,4 +51,31 @@ public struct ClaimedJob: Sendable {
     public var payload: [UInt8]
     /// 1-based number of this attempt.
     public var attempt: Int
+}
+
+/// `retry-backoff BASE max MAX`: the delay before the retry after attempt n is BASE·2^(n-1) capped at MAX,
+/// with equal jitter — a uniform pick in [d/2, d] — so that jobs that failed together do not retry together,
+/// yet never wait longer than the cap.
+public struct RetryBackoff: Sendable, Equatable {
+    public var baseMs: Int
+    public var maxMs: Int
+
+    public init(baseMs: Int, maxMs: Int) {
+        self.baseMs = baseMs
+        self.maxMs = max(maxMs, baseMs)
+    }
+
+    /// The un-jittered delay after attempt `attempt` (1-based): BASE·2^(attempt-1), at most MAX.
+    public func ceilingMs(afterAttempt attempt: Int) -> Int {
+        guard baseMs > 0 else { return 0 }
+        let doublings = min(max(attempt - 1, 0), 40)
+        let (d, overflow) = baseMs.multipliedReportingOverflow(by: 1 << doublings)
+        return overflow ? maxMs : min(d, maxMs)
+    }
+
+    /// The delay to wait, with `unit` a uniform pick in [0, 1].
+    public func delayMs(afterAttempt attempt: Int, unit: Double = Double.random(in: 0...1)) -> Int {
+        let d = ceilingMs(afterAttempt: attempt)
+        return d / 2 + Int((Double(d - d / 2) * min(max(unit, 0), 1)).rounded())
+    }
 }

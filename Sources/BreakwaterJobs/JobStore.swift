@@ -46,6 +46,11 @@ public final class JobStore: Sendable {
                     );
                     CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);
                     """)
+                // Added with retry back-off; a queue file of an older build gains the column.
+                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(jobs)").map { $0["name"] as String }
+                if !columns.contains("next_attempt_at") {
+                    try db.execute(sql: "ALTER TABLE jobs ADD COLUMN next_attempt_at REAL")
+                }
             }
         } catch let e as JobsError {
             throw e
@@ -76,11 +81,16 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Marks the oldest waiting job `running` and counts the attempt.
-    public func claimNext() throws -> ClaimedJob? {
+    /// Marks the oldest waiting job that is due (queued, or failed with its back-off over) `running` and
+    /// counts the attempt.
+    public func claimNext(now: Date = Date()) throws -> ClaimedJob? {
         try pool.write { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT seq, id, payload, attempts FROM jobs WHERE state IN ('queued', 'failed') ORDER BY seq LIMIT 1")
+                db, sql: """
+                    SELECT seq, id, payload, attempts FROM jobs
+                    WHERE state = 'queued' OR (state = 'failed' AND COALESCE(next_attempt_at, 0) <= ?)
+                    ORDER BY seq LIMIT 1
+                    """, arguments: [now.timeIntervalSince1970])
             else { return nil }
             let seq: Int64 = row["seq"]
             let attempt = (row["attempts"] as Int) + 1
@@ -94,22 +104,24 @@ public final class JobStore: Sendable {
 
     /// Records how a running attempt ended. Returns the new state, or nil when the job was not running
     /// (a duplicate delivery of a job that is already final is recognised here and changes nothing).
-    public func finish(id: String, outcome: AttemptOutcome, retries: Int, keepFinished: Int) throws -> JobState? {
+    /// A job that goes to `failed` waits `retryDelayMs` before it may be claimed (`next_attempt_at`).
+    public func finish(id: String, outcome: AttemptOutcome, retries: Int, keepFinished: Int, retryDelayMs: Int = 0) throws -> JobState? {
         try pool.write { db in
             guard let attempts = try Int.fetchOne(
                 db, sql: "SELECT attempts FROM jobs WHERE id = ? AND state = 'running'", arguments: [id])
             else { return nil }
             let next = JobLifecycle.stateAfter(attempts: attempts, retries: retries, outcome: outcome)
             let now = Date().timeIntervalSince1970
+            let nextAttemptAt: Double? = next == .failed ? now + Double(retryDelayMs) / 1000 : nil
             switch outcome {
             case .succeeded(let stdout):
                 try db.execute(
-                    sql: "UPDATE jobs SET state = ?, exit_code = 0, reason = NULL, stdout = ?, updated_at = ? WHERE id = ?",
+                    sql: "UPDATE jobs SET state = ?, exit_code = 0, reason = NULL, stdout = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
                     arguments: [next.rawValue, Data(stdout), now, id])
             case .failed(let reason, let exitCode, let stdout):
                 try db.execute(
-                    sql: "UPDATE jobs SET state = ?, exit_code = ?, reason = ?, stdout = ?, updated_at = ? WHERE id = ?",
-                    arguments: [next.rawValue, exitCode, reason.rawValue, Data(stdout), now, id])
+                    sql: "UPDATE jobs SET state = ?, exit_code = ?, reason = ?, stdout = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    arguments: [next.rawValue, exitCode, reason.rawValue, Data(stdout), nextAttemptAt, now, id])
             }
             if next.isFinal { try Self.pruneFinished(db, keep: keepFinished) }
             return next
@@ -129,13 +141,58 @@ public final class JobStore: Sendable {
     public func status(id: String) async throws -> JobStatus? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT id, state, attempts, exit_code, reason, stdout FROM jobs WHERE id = ?", arguments: [id])
+                db, sql: "SELECT id, state, attempts, exit_code, reason, stdout, next_attempt_at FROM jobs WHERE id = ?",
+                arguments: [id])
             else { return nil }
             let stdout: Data? = row["stdout"]
             return JobStatus(
                 id: row["id"], state: JobState(rawValue: row["state"]) ?? .queued, attempts: row["attempts"],
                 exitCode: row["exit_code"], reason: (row["reason"] as String?).flatMap(FailureReason.init(rawValue:)),
-                stdout: stdout.map { [UInt8]($0) })
+                stdout: stdout.map { [UInt8]($0) }, nextAttemptAt: row["next_attempt_at"])
+        }
+    }
+
+    // MARK: - Status rows of `queue amqp` (the broker holds the queue; this table holds what the API shows)
+
+    /// A new job about to be published: its status row, `queued`. Returns false when the id exists.
+    public func insertQueued(id: String) throws -> Bool {
+        try pool.write { db in
+            let now = Date().timeIntervalSince1970
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO jobs (id, state, attempts, payload, created_at, updated_at) VALUES (?, 'queued', 0, x'', ?, ?)",
+                arguments: [id, now, now])
+            return db.changesCount == 1
+        }
+    }
+
+    /// The broker refused a job the API was publishing: its row goes, unless a worker already took it.
+    public func removeQueued(id: String) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM jobs WHERE id = ? AND state = 'queued'", arguments: [id]) }
+    }
+
+    public enum DeliveryStart: Sendable, Equatable {
+        /// Run it: the row is now `running` with `attempts` = this attempt.
+        case run
+        /// The job is already done or dead here: a duplicate delivery, to acknowledge without running.
+        case alreadyFinal
+    }
+
+    /// A delivery from the broker is about to run as attempt `attempt` (1-based). Creates the row when this
+    /// node did not accept the job (another producer did).
+    public func startDelivery(id: String, attempt: Int) throws -> DeliveryStart {
+        try pool.write { db in
+            let now = Date().timeIntervalSince1970
+            if let state = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id]) {
+                if JobState(rawValue: state)?.isFinal == true { return .alreadyFinal }
+                try db.execute(
+                    sql: "UPDATE jobs SET state = 'running', attempts = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+                    arguments: [attempt, now, id])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO jobs (id, state, attempts, payload, created_at, updated_at) VALUES (?, 'running', ?, x'', ?, ?)",
+                    arguments: [id, attempt, now, now])
+            }
+            return .run
         }
     }
 

@@ -2,13 +2,11 @@ import Foundation
 import Logging
 
 /// Keeps up to `workers` attempts running, each on its own thread in a fresh process (JobProcess), and records
-/// each outcome in the store only after the process ended (at-least-once: a crash re-delivers).
+/// each outcome with its source only after the process ended (at-least-once: a crash re-delivers).
 final class JobSupervisor: @unchecked Sendable {
-    private let store: JobStore
+    private let source: any JobSource
     private let process: JobProcess
     private let workers: Int
-    private let retries: Int
-    private let keepFinished: Int
     private let metrics: JobsMetrics
     private let logger: Logger
 
@@ -16,17 +14,13 @@ final class JobSupervisor: @unchecked Sendable {
     private let condition = NSCondition()
     private var running = 0
     private var stopping = false
-    private var wake = false
     private var loopDone = false
     private var handles: [ObjectIdentifier: JobProcess.Handle] = [:]
 
-    init(store: JobStore, process: JobProcess, workers: Int, retries: Int, keepFinished: Int,
-         metrics: JobsMetrics, logger: Logger) {
-        self.store = store
+    init(source: any JobSource, process: JobProcess, workers: Int, metrics: JobsMetrics, logger: Logger) {
+        self.source = source
         self.process = process
         self.workers = workers
-        self.retries = retries
-        self.keepFinished = keepFinished
         self.metrics = metrics
         self.logger = logger
     }
@@ -38,12 +32,7 @@ final class JobSupervisor: @unchecked Sendable {
     }
 
     /// A job was enqueued: look for work now instead of at the next poll.
-    func notifyEnqueued() {
-        condition.lock()
-        wake = true
-        condition.signal()
-        condition.unlock()
-    }
+    func notifyEnqueued() { source.wake() }
 
     private func loop() {
         while true {
@@ -55,22 +44,9 @@ final class JobSupervisor: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            wake = false
             condition.unlock()
 
-            let job: ClaimedJob?
-            do {
-                job = try store.claimNext()
-            } catch {
-                logger.error("jobs: cannot read the queue at \(store.path): \(error)")
-                job = nil
-            }
-            guard let job else {
-                condition.lock()
-                if !wake && !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
-                condition.unlock()
-                continue
-            }
+            guard let job = source.next(timeout: 0.5) else { continue }
             let handle = JobProcess.Handle()
             condition.lock()
             running += 1
@@ -89,10 +65,10 @@ final class JobSupervisor: @unchecked Sendable {
         if !handle.abandoned {
             // Acknowledge only now, after the process ended.
             do {
-                newState = try store.finish(id: job.id, outcome: outcome, retries: retries, keepFinished: keepFinished)
+                newState = try source.finish(job, outcome: outcome)
                 if newState == nil { metrics.duplicate() }
             } catch {
-                logger.error("jobs: cannot record the end of job \(job.id) in \(store.path): \(error); it will run again")
+                logger.error("jobs: cannot record the end of job \(job.id): \(error); it will run again")
             }
             if case .failed(let reason, let code, _) = outcome {
                 logger.warning("jobs: job \(job.id) attempt \(job.attempt) failed: \(reason)\(code.map { " (exit \($0))" } ?? "") -> \(newState.map(\.rawValue) ?? "?")")

@@ -4,6 +4,7 @@ import Hummingbird
 /// The HTTP intake of a `jobs` section (Hummingbird, off the proxy's hot path):
 /// `POST /v1/jobs` → 202 once durable; `GET /v1/jobs/{id}`; `GET /metrics`.
 struct JobsAPI: Sendable {
+    let intake: any JobIntake
     let store: JobStore
     let metrics: JobsMetrics
     let maxPayload: Int
@@ -16,7 +17,7 @@ struct JobsAPI: Sendable {
         router.post("/v1/jobs") { request, _ in try await enqueue(request) }
         router.get("/v1/jobs/:id") { _, context in try await status(context.parameters.get("id") ?? "") }
         router.get("/metrics") { _, _ in
-            let depth = try await store.waitingCount()
+            let depth = try await intake.waitingCount()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth))))
         }
@@ -38,9 +39,9 @@ struct JobsAPI: Sendable {
         let payload = Array(body.readableBytesView)
         let result: JobStore.EnqueueResult
         do {
-            result = try await Task.detached { try store.enqueue(id: id, payload: payload, maxQueued: maxQueued) }.value
+            result = try await intake.enqueue(id: id, payload: payload, maxQueued: maxQueued)
         } catch {
-            throw JobsHTTPError(.serviceUnavailable, "the queue at \(store.path) could not store the job: \(error)")
+            throw JobsHTTPError(.serviceUnavailable, "the queue (\(intake.location)) could not store the job: \(error); nothing was queued, retry later")
         }
         if case .full(let waiting) = result {
             throw JobsHTTPError(.serviceUnavailable, "queue full: \(waiting) jobs waiting (max-queued \(maxQueued)); retry later")
@@ -60,6 +61,11 @@ struct JobsAPI: Sendable {
             if let code = s.exitCode { body["exit_code"] = code }
             if s.state != .done, let reason = s.reason { body["reason"] = reason.rawValue }
             if let out = s.stdout { body["stdout"] = String(decoding: out, as: UTF8.self) }
+        }
+        if s.state == .failed, let at = s.nextAttemptAt {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            body["next_attempt_at"] = f.string(from: Date(timeIntervalSince1970: at))
         }
         return json(.ok, body)
     }

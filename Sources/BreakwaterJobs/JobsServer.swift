@@ -1,3 +1,4 @@
+import BreakwaterAMQP
 import BreakwaterConfigModel
 import Foundation
 import Hummingbird
@@ -14,6 +15,7 @@ public final class JobsServer: Sendable {
     private let task = NIOLockedValueBox<Task<Void, any Error>?>(nil)
     private let supervisor = NIOLockedValueBox<JobSupervisor?>(nil)
     private let cgroups = NIOLockedValueBox<JobCgroups?>(nil)
+    private let sources = NIOLockedValueBox<(any JobSource)?>(nil)
 
     public init(config: JobsConfig, group: any EventLoopGroup, logger: Logger) {
         self.config = config
@@ -22,12 +24,30 @@ public final class JobsServer: Sendable {
     }
 
     public func start() async throws {
-        guard case .directory(let dir) = config.queue else {
-            throw JobsError("jobs \(config.name): 'queue amqp' is not built yet; use 'queue dir PATH' (see docs/jobs.md)")
+        let metrics = JobsMetrics(section: config.name)
+        let backoff = RetryBackoff(baseMs: config.retryBackoffMs, maxMs: config.retryBackoffMaxMs)
+        let source: any JobSource & JobIntake
+        var amqpSource: AMQPJobSource?
+        switch config.queue {
+        case .directory(let dir)?:
+            let store = try JobStore(directory: dir)
+            let requeued = try store.requeueInterrupted()
+            if requeued > 0 { logger.notice("jobs \(config.name): re-queued \(requeued) job(s) a previous run left running") }
+            source = StoreJobSource(store: store, retries: config.retries, keepFinished: config.keepFinished, backoff: backoff)
+        case .amqp(let q)?:
+            // The broker holds the queue; a status table on this node answers GET /v1/jobs/ID.
+            let store = try JobStore(directory: config.stateDirectory ?? "/var/lib/breakwater/jobs-\(config.name)")
+            let endpoint = AMQPEndpoint(host: q.host, port: q.port, vhost: q.vhost, user: q.user, password: q.password)
+            let publisher = RabbitPublisher(endpoint: endpoint, queue: q.queue, maxPending: max(config.maxQueued, 1), logger: logger)
+            let consumer = RabbitConsumer(endpoint: endpoint, queue: q.queue, prefetch: config.workers, logger: logger)
+            let s = AMQPJobSource(store: store, publisher: publisher, consumer: consumer, location: "queue '\(q.queue)' on \(endpoint)",
+                                  retries: config.retries, keepFinished: config.keepFinished, backoff: backoff,
+                                  metrics: metrics, logger: logger)
+            amqpSource = s
+            source = s
+        case nil:
+            throw JobsError("jobs \(config.name): no queue configured")
         }
-        let store = try JobStore(directory: dir)
-        let requeued = try store.requeueInterrupted()
-        if requeued > 0 { logger.notice("jobs \(config.name): re-queued \(requeued) job(s) a previous run left running") }
         let cg = JobCgroups.detect(memoryMax: config.memoryMax, unit: "\(config.name)-\(config.bindPort)")
         if case .rlimit = cg.mode {
             logger.warning("jobs \(config.name): no writable memory cgroup; \(cg.mode): a leak is bounded by address space, and OOM kills are reported as exit")
@@ -35,11 +55,9 @@ public final class JobsServer: Sendable {
             logger.info("jobs \(config.name): each job runs in its own \(cg.mode)")
         }
         cgroups.withLockedValue { $0 = cg }
-        let metrics = JobsMetrics(section: config.name)
         let process = JobProcess(command: config.command, timeoutMs: config.timeoutMs, maxStdout: config.maxStdout, cgroups: cg)
-        let sup = JobSupervisor(store: store, process: process, workers: config.workers, retries: config.retries,
-                                keepFinished: config.keepFinished, metrics: metrics, logger: logger)
-        let api = JobsAPI(store: store, metrics: metrics, maxPayload: config.maxPayload, maxQueued: config.maxQueued,
+        let sup = JobSupervisor(source: source, process: process, workers: config.workers, metrics: metrics, logger: logger)
+        let api = JobsAPI(intake: source, store: source.statusStore, metrics: metrics, maxPayload: config.maxPayload, maxQueued: config.maxQueued,
                           onEnqueued: { sup.notifyEnqueued() })
         let bound = BindSignal()
         let app = Application(
@@ -57,8 +75,10 @@ public final class JobsServer: Sendable {
         }
         task.withLockedValue { $0 = t }
         if let error = await bound.wait() { throw error }
+        amqpSource?.start()
         sup.start()
         supervisor.withLockedValue { $0 = sup }
+        sources.withLockedValue { $0 = source }
     }
 
     public func stop(grace: Duration) async {
@@ -66,6 +86,9 @@ public final class JobsServer: Sendable {
         if let sup = supervisor.withLockedValue({ $0 }) {
             await Task.detached { sup.stop(grace: grace) }.value
         }
+        // After the supervisor: the acks of the jobs that finished during the grace are sent before the
+        // consumer's connection closes (the broker re-delivers whatever stayed unacknowledged).
+        if let source = sources.withLockedValue({ $0 }) { await Task.detached { source.stop() }.value }
         cgroups.withLockedValue { $0 }?.removeParent()
     }
 }

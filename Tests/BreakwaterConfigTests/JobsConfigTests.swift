@@ -42,12 +42,39 @@ import Testing
         #expect(c.memoryMax == 512 << 20 && c.timeoutMs == 120_000 && c.maxPayload == 1 << 20)
     }
 
-    @Test func amqpQueueIsAnErrorUntilBuilt() {
+    @Test func amqpQueueSplitsTheURL() throws {
         let r = parse([
             "jobs j", "  bind 127.0.0.1:9000",
-            "  queue amqp amqp://guest:guest@127.0.0.1:5672/ queue blueprints", "  command /bin/cat",
+            "  queue amqp amqp://bw%40ops:s%3Acret@mq.internal:5673/prod%2Fjobs queue blueprints", "  command /bin/cat",
+            "  state-dir /var/lib/bw/j", "  retry-backoff 500ms max 30s",
         ])
-        expectError(r, line: 3, "'queue amqp' is not supported yet")
+        expectNoErrors(r)
+        let c = try #require(r.snapshot?.jobSections.first)
+        #expect(c.queue == .amqp(.init(host: "mq.internal", port: 5673, vhost: "prod/jobs", user: "bw@ops",
+                                       password: "s:cret", queue: "blueprints")))
+        #expect(c.stateDirectory == "/var/lib/bw/j")
+        #expect(c.retryBackoffMs == 500 && c.retryBackoffMaxMs == 30_000)
+    }
+
+    @Test func amqpURLDefaults() throws {
+        let r = parse(["jobs j", "  bind 127.0.0.1:9000", "  queue amqp amqp://127.0.0.1 queue q", "  command /bin/cat"])
+        expectNoErrors(r)
+        let c = try #require(r.snapshot?.jobSections.first)
+        #expect(c.queue == .amqp(.init(host: "127.0.0.1", port: 5672, vhost: "/", user: "guest", password: "guest", queue: "q")))
+        #expect(c.retryBackoffMs == 1_000 && c.retryBackoffMaxMs == 60_000 && c.stateDirectory == nil)
+    }
+
+    @Test func badAMQPAndBackoffLinesNameTheDirective() {
+        let base = ["jobs j", "  bind 127.0.0.1:9000", "  command /bin/cat"]
+        expectError(parse(base + ["  queue amqp amqps://h/ queue q"]), line: 4, "amqps://")
+        expectError(parse(base + ["  queue amqp amqp://h:99999/ queue q"]), line: 4, "port")
+        expectError(parse(base + ["  queue amqp amqp://h/ queue bad/name"]), line: 4, "NAME")
+        expectError(parse(base + ["  queue amqp http://h/ queue q"]), line: 4, "'queue amqp'")
+        let q = base + ["  queue dir /tmp/q"]
+        expectError(parse(q + ["  retry-backoff 10s max 1s"]), line: 5, "smaller than BASE")
+        expectError(parse(q + ["  retry-backoff 1s upto 9s"]), line: 5, "'retry-backoff'")
+        expectError(parse(q + ["  retry-backoff soon"]), line: 5, "'retry-backoff'")
+        expectError(parse(q + ["  state-dir relative/dir"]), line: 5, "'state-dir'")
     }
 
     @Test func unknownKeywordSuggests() {

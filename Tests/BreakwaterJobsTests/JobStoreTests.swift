@@ -57,4 +57,32 @@ import Testing
         #expect(try await store.status(id: "1") == nil)  // pruned: only the newest final job is kept
         #expect(try await store.status(id: "2")?.state == .done)
     }
+
+    /// A failed job waits out its back-off: it is not claimed before `next_attempt_at`, and the status shows it.
+    @Test func failedJobWaitsForItsNextAttempt() async throws {
+        let (store, dir) = try tempStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try store.enqueue(id: "d", payload: [], maxQueued: 10)
+        _ = try store.claimNext()
+        let before = Date().timeIntervalSince1970
+        let failure = AttemptOutcome.failed(reason: .exit, exitCode: 2, stdout: [])
+        #expect(try store.finish(id: "d", outcome: failure, retries: 2, keepFinished: 10, retryDelayMs: 60_000) == .failed)
+        #expect(try store.claimNext() == nil)
+        let s = try #require(try await store.status(id: "d"))
+        let at = try #require(s.nextAttemptAt)
+        #expect(at >= before + 59 && at <= Date().timeIntervalSince1970 + 61)
+        #expect(try store.claimNext(now: Date().addingTimeInterval(61))?.attempt == 2)
+    }
+
+    /// queue amqp rows: a delivery of a job already final here is recognised (not run again).
+    @Test func deliveryOfAFinalJobIsRecognised() throws {
+        let (store, dir) = try tempStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try store.insertQueued(id: "e"))
+        #expect(try !store.insertQueued(id: "e"))
+        #expect(try store.startDelivery(id: "e", attempt: 1) == .run)
+        #expect(try store.finish(id: "e", outcome: .succeeded(stdout: []), retries: 0, keepFinished: 10) == .done)
+        #expect(try store.startDelivery(id: "e", attempt: 1) == .alreadyFinal)
+        #expect(try store.startDelivery(id: "from-another-node", attempt: 2) == .run)
+    }
 }

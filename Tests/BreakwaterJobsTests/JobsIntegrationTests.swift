@@ -11,7 +11,7 @@ import Glibc
     /// OOM-killed in its own cgroup, reported oom, retried then dead, while the other jobs complete and
     /// Breakwater's own RSS stays where it was.
     @Test func leakingJobIsOOMKilledRetriedThenDeadOthersComplete() async throws {
-        let bw = try await JobsProcess(name: "leak", extra: ["workers 2", "memory-max 64M", "retries 1", "timeout 60s"])
+        let bw = try await JobsProcess(name: "leak", extra: ["workers 2", "memory-max 64M", "retries 1", "timeout 60s", "retry-backoff 200ms"])
         defer { Task { await bw.stop() } }
         try await bw.waitReady()
         let parent = try bw.parentCgroup
@@ -74,7 +74,7 @@ import Glibc
     }
 
     @Test func exitCodesRetriesAndStdoutCut() async throws {
-        let bw = try await JobsProcess(name: "exit", extra: ["workers 2", "retries 2", "max-stdout 16"])
+        let bw = try await JobsProcess(name: "exit", extra: ["workers 2", "retries 2", "max-stdout 16", "retry-backoff 200ms"])
         defer { Task { await bw.stop() } }
         try await bw.waitReady()
         let failing = try await bw.submit("exit 3")

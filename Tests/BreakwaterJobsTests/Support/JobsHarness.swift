@@ -32,8 +32,9 @@ final class JobsProcess: @unchecked Sendable {
     var proc: ManagedProcess
     var executionsPath: String { dir.appendingPathComponent("executions.log").path }
 
-    /// `extra` lines go into the section after bind/queue/command.
-    init(name: String, extra: [String]) async throws {
+    /// `extra` lines go into the section after bind/queue/command. `amqpURL` switches the queue to
+    /// `queue amqp URL queue NAME` (status table in the test's own `state-dir`).
+    init(name: String, extra: [String], amqpURL: String? = nil) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
             throw HarnessError.message("python3 is required by the jobs tests (leaking job); install python3")
         }
@@ -44,8 +45,11 @@ final class JobsProcess: @unchecked Sendable {
         try jobScript(executions: dir.appendingPathComponent("executions.log").path)
             .write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
-        configText = (["jobs \(name)", "    bind 127.0.0.1:\(port)", "    queue dir \(dir.path)/queue",
-                       "    command /bin/sh \(script.path)"] + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
+        let d = dir.path, p = port
+        let queueLines = amqpURL.map { ["    queue amqp \($0) queue bw-\(name)-\(p)", "    state-dir \(d)/state"] }
+            ?? ["    queue dir \(d)/queue"]
+        configText = (["jobs \(name)", "    bind 127.0.0.1:\(port)"] + queueLines + ["    command /bin/sh \(script.path)"]
+                      + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
         try configText.write(to: dir.appendingPathComponent("jobs.cfg"), atomically: true, encoding: .utf8)
         proc = try JobsProcess.launch(dir: dir, port: port)
     }

@@ -40,7 +40,7 @@ final class ManagedProcess: @unchecked Sendable {
     let process = Process()
     private let exited = Locked<Int32?>(nil)
 
-    init(executable: String, arguments: [String], dir: URL) throws {
+    init(executable: String, arguments: [String], dir: URL, environment: [String: String]? = nil) throws {
         self.dir = dir
         stdoutURL = dir.appendingPathComponent("stdout.log")
         stderrURL = dir.appendingPathComponent("stderr.log")
@@ -48,6 +48,7 @@ final class ManagedProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         process.standardInput = FileHandle.nullDevice

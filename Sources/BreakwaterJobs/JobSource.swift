@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+
+/// Where the supervisor takes jobs from and reports their outcomes to: the embedded SQLite queue
+/// (`StoreJobSource`) or a RabbitMQ queue (`AMQPJobSource`). Called from supervisor threads only.
+protocol JobSource: AnyObject, Sendable {
+    /// The next job to run, waiting up to `timeout` seconds; nil when there is none.
+    func next(timeout: TimeInterval) -> ClaimedJob?
+    /// Records how the attempt ended (and settles it with the queue); returns the job's new state, or nil
+    /// when it was a duplicate of a job already final.
+    func finish(_ job: ClaimedJob, outcome: AttemptOutcome) throws -> JobState?
+    /// A job was enqueued on this node: look now instead of at the next poll.
+    func wake()
+    /// Stops taking deliveries (after the supervisor stopped running jobs).
+    func stop()
+}
+
+/// What the HTTP intake needs: store a job durably, count the waiting ones.
+protocol JobIntake: Sendable {
+    var location: String { get }
+    /// The status table that GET /v1/jobs/ID reads.
+    var statusStore: JobStore { get }
+    /// Returns once the job is durable (committed and fsynced, or confirmed by the broker).
+    func enqueue(id: String, payload: [UInt8], maxQueued: Int) async throws -> JobStore.EnqueueResult
+    func waitingCount() async throws -> Int
+}
+
+/// The embedded queue: one SQLite table is both queue and status (docs/jobs.md).
+final class StoreJobSource: JobSource, JobIntake, @unchecked Sendable {
+    let store: JobStore
+    let retries: Int
+    let keepFinished: Int
+    let backoff: RetryBackoff
+    private let condition = NSCondition()
+    private var woken = false
+
+    init(store: JobStore, retries: Int, keepFinished: Int, backoff: RetryBackoff) {
+        self.store = store
+        self.retries = retries
+        self.keepFinished = keepFinished
+        self.backoff = backoff
+    }
+
+    var location: String { store.path }
+    var statusStore: JobStore { store }
+
+    func next(timeout: TimeInterval) -> ClaimedJob? {
+        if let job = try? store.claimNext() { return job }
+        condition.lock()
+        if !woken { _ = condition.wait(until: Date().addingTimeInterval(timeout)) }
+        woken = false
+        condition.unlock()
+        return nil
+    }
+
+    func finish(_ job: ClaimedJob, outcome: AttemptOutcome) throws -> JobState? {
+        try store.finish(id: job.id, outcome: outcome, retries: retries, keepFinished: keepFinished,
+                         retryDelayMs: backoff.delayMs(afterAttempt: job.attempt))
+    }
+
+    func wake() {
+        condition.lock()
+        woken = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() { wake() }
+
+    func enqueue(id: String, payload: [UInt8], maxQueued: Int) async throws -> JobStore.EnqueueResult {
+        let store = self.store
+        return try await Task.detached { try store.enqueue(id: id, payload: payload, maxQueued: maxQueued) }.value
+    }
+
+    func waitingCount() async throws -> Int { try await store.waitingCount() }
+}
