@@ -41,7 +41,8 @@ public struct JobsConfig: Sendable, Equatable {
     public var memoryMax: Int = 512 << 20
     /// `timeout TIME` (ms): a job running longer is SIGKILLed (reason `timeout`). Default 120s.
     public var timeoutMs: Int = 120_000
-    /// `max-jobs-per-worker N`: accepted for the syntax; every job runs in a fresh process (see docs/jobs.md).
+    /// `max-jobs-per-worker N`: 1 = a fresh process per attempt (default); N > 1 = a long-lived worker serves up
+    /// to N jobs over the framed stdin/stdout protocol of docs/jobs.md, then is replaced.
     public var maxJobsPerWorker: Int = 1
     /// `state-dir PATH`: with `queue amqp`, where the job status table lives (`PATH/jobs.sqlite`).
     /// Default `/var/lib/breakwater/jobs-NAME`. With `queue dir` the queue directory holds it.

@@ -113,12 +113,17 @@ public struct JobCgroups: Sendable {
 
     /// Creates the job's cgroup with the memory ceiling (no swap); returns its directory, or nil in rlimit mode.
     public func create(jobID: String, attempt: Int) throws -> String? {
+        try create(leaf: "job-\(jobID)-\(attempt)")
+    }
+
+    /// Creates `PARENT/leaf` (named `job-…`, so that leftovers of a killed run are found) with the ceiling.
+    func create(leaf: String) throws -> String? {
         let parent: String
         switch mode {
         case .rlimit: return nil
         case .v1(let p), .v2(let p): parent = p
         }
-        let dir = parent + "/job-\(jobID)-\(attempt)"
+        let dir = parent + "/" + leaf
         guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
             throw JobsError("cannot create job cgroup \(dir): \(String(cString: strerror(errno)))")
         }

@@ -13,7 +13,15 @@ import Glibc
 /// command, so the command starts inside the ceiling. The payload is an unlinked temporary file on stdin (no pipe to feed,
 /// no deadlock with a child that does not read); stdout is a pipe read into a buffer of at most `maxStdout`
 /// bytes (the rest is drained and dropped), so Breakwater's memory never depends on the job's.
-struct JobProcess {
+/// Runs one attempt and reports how it ended; blocks its (supervisor) thread.
+protocol AttemptRunner: Sendable {
+    var cgroups: JobCgroups { get }
+    func run(_ job: ClaimedJob, handle: JobProcess.Handle) -> AttemptOutcome
+    /// Ends long-lived workers (none for fresh processes).
+    func shutdown()
+}
+
+struct JobProcess: AttemptRunner {
     var command: [String]
     var timeoutMs: Int
     var maxStdout: Int
@@ -22,9 +30,9 @@ struct JobProcess {
     /// Exit status 125 from the pre-exec step: the child could not enter its cgroup.
     static let placementFailedStatus: Int32 = 125
 
-    private static let spawnLock = NSLock()
-    private static let enterCgroupScript = "echo $$ > \"$1\" || exit 125; shift; exec \"$@\""
-    private static let rlimitScript = "ulimit -v \"$1\" || exit 125; shift; exec \"$@\""
+    static let spawnLock = NSLock()
+    fileprivate static let enterCgroupScript = "echo $$ > \"$1\" || exit 125; shift; exec \"$@\""
+    fileprivate static let rlimitScript = "ulimit -v \"$1\" || exit 125; shift; exec \"$@\""
 
     /// Kills the running attempt from another thread (supervisor shutdown).
     final class Handle: @unchecked Sendable {
@@ -41,6 +49,8 @@ struct JobProcess {
         }
     }
 
+    func shutdown() {}
+
     func run(_ job: ClaimedJob, handle: Handle) -> AttemptOutcome {
         let cgroupDir: String?
         do {
@@ -50,13 +60,7 @@ struct JobProcess {
         }
         defer { if let cgroupDir { cgroups.remove(cgroupDir) } }
 
-        var argv: [String] = ["/bin/sh", "-c"]
-        if let cgroupDir {
-            argv += [Self.enterCgroupScript, "breakwater-job", cgroupDir + "/cgroup.procs"]
-        } else {
-            argv += [Self.rlimitScript, "breakwater-job", "\(max(cgroups.memoryMax / 1024, 1))"]
-        }
-        argv += command
+        let argv = preExecArgv(cgroupDir: cgroupDir) + command
 
         // stdin: the payload in an unlinked temporary file; stdout: a pipe. Both are created close-on-exec
         // under `spawnLock`, so a job spawned concurrently by another thread never inherits them.
@@ -84,36 +88,11 @@ struct JobProcess {
         _ = fcntl(writeFD, F_SETFD, FD_CLOEXEC)
         defer { close(readFD) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeFD, 1)
-        // NIO opens sockets without close-on-exec: without this a job would inherit Breakwater's
-        // listeners and client connections, keeping ports bound and connections open after we close them.
-        Self.closeInheritedDescriptors(&actions)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var defaults = sigset_t()
-        sigfillset(&defaults)  // NIO ignores SIGPIPE; a job gets every disposition back to the default
-        posix_spawnattr_setsigmask(&attr, &noSignals)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setpgroup(&attr, 0)  // its own process group, killed as one on timeout
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
         var env = ProcessInfo.processInfo.environment
         env["BREAKWATER_JOB_ID"] = job.id
         env["BREAKWATER_JOB_ATTEMPT"] = "\(job.attempt)"
-        let envStrings = env.map { "\($0.key)=\($0.value)" }
-
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { cArgv in
-            withCStrings(envStrings) { cEnv in posix_spawn(&pid, "/bin/sh", &actions, &attr, cArgv, cEnv) }
-        }
+        let rc = Self.spawnLocked(argv: argv, stdinFD: stdinFD, stdoutFD: writeFD, environment: env, pid: &pid)
         close(writeFD)
         Self.spawnLock.unlock()
         locked = false
@@ -154,7 +133,12 @@ struct JobProcess {
             if w == pid || (w < 0 && errno == ECHILD) { reaped = true }
         }
         let oomKilled = cgroupDir.map { cgroups.oomKills($0) > 0 } ?? false
+        return Self.outcome(waitStatus: status, timedOut: timedOut, oomKilled: oomKilled, stdout: stdout)
+    }
 
+    /// How an attempt ended, from its process's wait status: timeout, then OOM kill, then the exit code
+    /// (128 + signal when signalled).
+    static func outcome(waitStatus status: Int32, timedOut: Bool, oomKilled: Bool, stdout: [UInt8]) -> AttemptOutcome {
         let exited = (status & 0x7f) == 0
         let exitCode = exited ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
         if timedOut { return .failed(reason: .timeout, exitCode: nil, stdout: stdout) }
@@ -177,6 +161,49 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
 }
 
 extension JobProcess {
+    /// posix_spawn of `argv` (starting with /bin/sh) with stdin/stdout dup'ed from the given descriptors,
+    /// every other descriptor above 2 closed, default signal dispositions, and its own process group.
+    /// The caller holds `spawnLock` and created its descriptors close-on-exec under it. Returns posix_spawn's rc.
+    static func spawnLocked(argv: [String], stdinFD: Int32, stdoutFD: Int32, environment: [String: String],
+                            pid: inout pid_t) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
+        // NIO opens sockets without close-on-exec: without this a job would inherit Breakwater's
+        // listeners and client connections, keeping ports bound and connections open after we close them.
+        closeInheritedDescriptors(&actions)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigfillset(&defaults)  // NIO ignores SIGPIPE; a job gets every disposition back to the default
+        posix_spawnattr_setsigmask(&attr, &noSignals)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setpgroup(&attr, 0)  // its own process group, killed as one on timeout
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
+        return withCStrings(argv) { cArgv in
+            withCStrings(envStrings) { cEnv in posix_spawn(&pid, "/bin/sh", &actions, &attr, cArgv, cEnv) }
+        }
+    }
+
+    /// The `/bin/sh -c` prefix that puts the process into `cgroupDir` (or under RLIMIT_AS) before it execs.
+    func preExecArgv(cgroupDir: String?) -> [String] {
+        var argv: [String] = ["/bin/sh", "-c"]
+        if let cgroupDir {
+            argv += [Self.enterCgroupScript, "breakwater-job", cgroupDir + "/cgroup.procs"]
+        } else {
+            argv += [Self.rlimitScript, "breakwater-job", "\(max(cgroups.memoryMax / 1024, 1))"]
+        }
+        return argv
+    }
+
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     /// glibc ≥ 2.34's `posix_spawn_file_actions_addclosefrom_np`, looked up at run time because the

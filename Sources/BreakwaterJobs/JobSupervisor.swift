@@ -5,7 +5,7 @@ import Logging
 /// each outcome with its source only after the process ended (at-least-once: a crash re-delivers).
 final class JobSupervisor: @unchecked Sendable {
     private let source: any JobSource
-    private let process: JobProcess
+    private let process: any AttemptRunner
     private let workers: Int
     private let metrics: JobsMetrics
     private let logger: Logger
@@ -17,7 +17,7 @@ final class JobSupervisor: @unchecked Sendable {
     private var loopDone = false
     private var handles: [ObjectIdentifier: JobProcess.Handle] = [:]
 
-    init(source: any JobSource, process: JobProcess, workers: Int, metrics: JobsMetrics, logger: Logger) {
+    init(source: any JobSource, process: any AttemptRunner, workers: Int, metrics: JobsMetrics, logger: Logger) {
         self.source = source
         self.process = process
         self.workers = workers
@@ -93,5 +93,6 @@ final class JobSupervisor: @unchecked Sendable {
         for handle in handles.values { handle.abandon(cgroups: process.cgroups) }
         while running > 0 || !loopDone { _ = condition.wait(until: Date().addingTimeInterval(0.1)) }
         condition.unlock()
+        process.shutdown()
     }
 }

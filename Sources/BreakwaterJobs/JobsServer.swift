@@ -55,7 +55,9 @@ public final class JobsServer: Sendable {
             logger.info("jobs \(config.name): each job runs in its own \(cg.mode)")
         }
         cgroups.withLockedValue { $0 = cg }
-        let process = JobProcess(command: config.command, timeoutMs: config.timeoutMs, maxStdout: config.maxStdout, cgroups: cg)
+        let fresh = JobProcess(command: config.command, timeoutMs: config.timeoutMs, maxStdout: config.maxStdout, cgroups: cg)
+        // max-jobs-per-worker 1 (the default): a fresh process per attempt; above 1: reused workers.
+        let process: any AttemptRunner = config.maxJobsPerWorker > 1 ? WorkerPool(fresh: fresh, maxJobs: config.maxJobsPerWorker) : fresh
         let sup = JobSupervisor(source: source, process: process, workers: config.workers, metrics: metrics, logger: logger)
         let api = JobsAPI(intake: source, store: source.statusStore, metrics: metrics, maxPayload: config.maxPayload, maxQueued: config.maxQueued,
                           onEnqueued: { sup.notifyEnqueued() })

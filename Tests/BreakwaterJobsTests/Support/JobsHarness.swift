@@ -34,7 +34,9 @@ final class JobsProcess: @unchecked Sendable {
 
     /// `extra` lines go into the section after bind/queue/command. `amqpURL` switches the queue to
     /// `queue amqp URL queue NAME` (status table in the test's own `state-dir`).
-    init(name: String, extra: [String], amqpURL: String? = nil) async throws {
+    /// `python` replaces the shell job script with a Python program (for the reused-worker protocol); its
+    /// text may use `EXECUTIONS` for the path of the executions log.
+    init(name: String, extra: [String], amqpURL: String? = nil, python: String? = nil) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
             throw HarnessError.message("python3 is required by the jobs tests (leaking job); install python3")
         }
@@ -45,10 +47,17 @@ final class JobsProcess: @unchecked Sendable {
         try jobScript(executions: dir.appendingPathComponent("executions.log").path)
             .write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
+        var command = "/bin/sh \(script.path)"
+        if let python {
+            let program = dir.appendingPathComponent("worker.py")
+            try python.replacingOccurrences(of: "EXECUTIONS", with: dir.appendingPathComponent("executions.log").path)
+                .write(to: program, atomically: true, encoding: .utf8)
+            command = "/usr/bin/python3 \(program.path)"
+        }
         let d = dir.path, p = port
         let queueLines = amqpURL.map { ["    queue amqp \($0) queue bw-\(name)-\(p)", "    state-dir \(d)/state"] }
             ?? ["    queue dir \(d)/queue"]
-        configText = (["jobs \(name)", "    bind 127.0.0.1:\(port)"] + queueLines + ["    command /bin/sh \(script.path)"]
+        configText = (["jobs \(name)", "    bind 127.0.0.1:\(port)"] + queueLines + ["    command \(command)"]
                       + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
         try configText.write(to: dir.appendingPathComponent("jobs.cfg"), atomically: true, encoding: .utf8)
         proc = try JobsProcess.launch(dir: dir, port: port)
