@@ -133,6 +133,12 @@ final class AMQPJobSource: JobSource, JobIntake, @unchecked Sendable {
 
     func wake() {}
 
+    /// Their deliveries stay unacknowledged: the broker re-delivers them when this consumer's connection closes.
+    func requeueAbandoned(_ jobs: [ClaimedJob]) {
+        let deliveries = condition.withLock { jobs.compactMap { inFlight.removeValue(forKey: $0.id) } }
+        for d in deliveries { consumer.requeue(d) }
+    }
+
     func stop() {
         consumer.stop()
         publisher.stop()

@@ -113,10 +113,11 @@ public struct JobCgroups: Sendable {
 
     /// Creates the job's cgroup with the memory ceiling (no swap); returns its directory, or nil in rlimit mode.
     public func create(jobID: String, attempt: Int) throws -> String? {
-        try create(leaf: "job-\(jobID)-\(attempt)")
+        try create(leaf: "job-\(getpid())-\(jobID)-\(attempt)")
     }
 
-    /// Creates `PARENT/leaf` (named `job-…`, so that leftovers of a killed run are found) with the ceiling.
+    /// Creates `PARENT/leaf` (named `job-PID-…` after the creating process, so that leftovers of a killed run
+    /// are found, and a hot-reload successor leaves its live predecessor's alone) with the ceiling.
     func create(leaf: String) throws -> String? {
         let parent: String
         switch mode {
@@ -171,6 +172,9 @@ public struct JobCgroups: Sendable {
         switch mode {
         case .v1(let p), .v2(let p):
             for name in (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? [] where name.hasPrefix("job-") {
+                // job-PID-…: a live creator (a predecessor finishing its jobs during a hot reload) keeps its own.
+                let parts = name.split(separator: "-")
+                if parts.count > 1, let pid = pid_t(parts[1]), pid != getpid(), kill(pid, 0) == 0 { continue }
                 remove(p + "/" + name)
             }
         case .rlimit: break

@@ -11,6 +11,8 @@ protocol JobSource: AnyObject, Sendable {
     func finish(_ job: ClaimedJob, outcome: AttemptOutcome) throws -> JobState?
     /// A job was enqueued on this node: look now instead of at the next poll.
     func wake()
+    /// Attempts killed at the end of the shutdown grace, with no outcome: hand them back to the queue.
+    func requeueAbandoned(_ jobs: [ClaimedJob])
     /// Stops taking deliveries (after the supervisor stopped running jobs).
     func stop()
 }
@@ -33,8 +35,11 @@ final class StoreJobSource: JobSource, JobIntake, @unchecked Sendable {
     let backoff: RetryBackoff
     private let condition = NSCondition()
     private var woken = false
+    private var lastSweep = Date()
+    private let logger: Logger
 
-    init(store: JobStore, retries: Int, keepFinished: Int, backoff: RetryBackoff) {
+    init(store: JobStore, retries: Int, keepFinished: Int, backoff: RetryBackoff, logger: Logger) {
+        self.logger = logger
         self.store = store
         self.retries = retries
         self.keepFinished = keepFinished
@@ -45,7 +50,16 @@ final class StoreJobSource: JobSource, JobIntake, @unchecked Sendable {
     var statusStore: JobStore { store }
 
     func next(timeout: TimeInterval) -> ClaimedJob? {
-        if let job = try? store.claimNext() { return job }
+        // Rows of a process that died while sharing the queue (a predecessor killed during a hot reload).
+        if Date().timeIntervalSince(lastSweep) > 5 {
+            lastSweep = Date()
+            if let n = try? store.requeueInterrupted(), n > 0 { logger.notice("jobs: re-queued \(n) job(s) of a process that died") }
+        }
+        do {
+            if let job = try store.claimNext() { return job }
+        } catch {
+            logger.error("jobs: cannot read the queue at \(store.path): \(error)")
+        }
         condition.lock()
         if !woken { _ = condition.wait(until: Date().addingTimeInterval(timeout)) }
         woken = false
@@ -66,6 +80,15 @@ final class StoreJobSource: JobSource, JobIntake, @unchecked Sendable {
     }
 
     func stop() { wake() }
+
+    func requeueAbandoned(_ jobs: [ClaimedJob]) {
+        do {
+            let n = try store.requeueAbandoned(ids: jobs.map(\.id))
+            if n > 0 { logger.notice("jobs: \(n) running job(s) stopped at the end of the grace went back to the queue") }
+        } catch {
+            logger.error("jobs: cannot re-queue stopped jobs in \(store.path): \(error); the next start re-queues them")
+        }
+    }
 
     func enqueue(id: String, payload: [UInt8], maxQueued: Int) async throws -> JobStore.EnqueueResult {
         let store = self.store

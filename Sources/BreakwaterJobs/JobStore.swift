@@ -15,6 +15,9 @@ public final class JobStore: Sendable {
 
     private let pool: DatabasePool
     public let path: String
+    /// This process as the owner of the rows it runs: "PID:STARTTIME" (start time from /proc, so a reused
+    /// PID is not mistaken for us). A successor sharing the queue during a hot reload leaves our rows alone.
+    public let owner = ProcessIdentity.current
 
     /// Opens (or creates) `directory/jobs.sqlite`; throws a readable error naming the path.
     public init(directory: String) throws {
@@ -51,6 +54,7 @@ public final class JobStore: Sendable {
                 if !columns.contains("next_attempt_at") {
                     try db.execute(sql: "ALTER TABLE jobs ADD COLUMN next_attempt_at REAL")
                 }
+                if !columns.contains("owner") { try db.execute(sql: "ALTER TABLE jobs ADD COLUMN owner TEXT") }
             }
         } catch let e as JobsError {
             throw e
@@ -59,12 +63,35 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Jobs a crashed supervisor left `running` go back to `queued`; the interrupted attempt is not counted,
-    /// since the job did not fail. Returns how many were re-queued.
-    public func requeueInterrupted() throws -> Int {
+    /// Jobs a crashed process left `running` go back to `queued`; the interrupted attempt is not counted,
+    /// since the job did not fail. Rows of a live owner (a predecessor still finishing its jobs during a hot
+    /// reload, or this process) are left alone. Returns how many were re-queued.
+    public func requeueInterrupted(isAlive: (String) -> Bool = ProcessIdentity.isAlive) throws -> Int {
         try pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) WHERE state = 'running'")
-            return db.changesCount
+            let owners = try String?.fetchAll(db, sql: "SELECT DISTINCT owner FROM jobs WHERE state = 'running'")
+            var n = 0
+            for o in owners where !(o.map(isAlive) ?? false) {
+                try db.execute(
+                    sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), owner = NULL WHERE state = 'running' AND owner IS ?",
+                    arguments: [o])
+                n += db.changesCount
+            }
+            return n
+        }
+    }
+
+    /// Jobs this process stopped without an outcome (killed at the end of the shutdown grace) go back to
+    /// `queued` at once, exactly once (only rows still `running` under this owner).
+    public func requeueAbandoned(ids: [String]) throws -> Int {
+        try pool.write { db in
+            var n = 0
+            for id in ids {
+                try db.execute(
+                    sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), owner = NULL WHERE id = ? AND state = 'running' AND owner = ?",
+                    arguments: [id, owner])
+                n += db.changesCount
+            }
+            return n
         }
     }
 
@@ -95,8 +122,8 @@ public final class JobStore: Sendable {
             let seq: Int64 = row["seq"]
             let attempt = (row["attempts"] as Int) + 1
             try db.execute(
-                sql: "UPDATE jobs SET state = 'running', attempts = ?, updated_at = ? WHERE seq = ?",
-                arguments: [attempt, Date().timeIntervalSince1970, seq])
+                sql: "UPDATE jobs SET state = 'running', attempts = ?, owner = ?, updated_at = ? WHERE seq = ?",
+                arguments: [attempt, owner, Date().timeIntervalSince1970, seq])
             let payload: Data = row["payload"]
             return ClaimedJob(id: row["id"], payload: [UInt8](payload), attempt: attempt)
         }
@@ -185,12 +212,12 @@ public final class JobStore: Sendable {
             if let state = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id]) {
                 if JobState(rawValue: state)?.isFinal == true { return .alreadyFinal }
                 try db.execute(
-                    sql: "UPDATE jobs SET state = 'running', attempts = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-                    arguments: [attempt, now, id])
+                    sql: "UPDATE jobs SET state = 'running', attempts = ?, owner = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+                    arguments: [attempt, owner, now, id])
             } else {
                 try db.execute(
-                    sql: "INSERT INTO jobs (id, state, attempts, payload, created_at, updated_at) VALUES (?, 'running', ?, x'', ?, ?)",
-                    arguments: [id, attempt, now, now])
+                    sql: "INSERT INTO jobs (id, state, attempts, payload, owner, created_at, updated_at) VALUES (?, 'running', ?, x'', ?, ?, ?)",
+                    arguments: [id, attempt, owner, now, now])
             }
             return .run
         }
@@ -208,4 +235,23 @@ public final class JobStore: Sendable {
 public struct JobsError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// "PID:STARTTIME" of a process, from /proc/PID/stat (field 22, clock ticks since boot).
+public enum ProcessIdentity {
+    public static let current = identity(of: getpid()) ?? "\(getpid()):0"
+
+    static func identity(of pid: pid_t) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        return "\(pid):\(fields[19])"
+    }
+
+    /// True when the process that wrote `owner` still runs (same PID and start time).
+    public static func isAlive(_ owner: String) -> Bool {
+        guard let pid = owner.split(separator: ":").first.flatMap({ pid_t($0) }) else { return false }
+        return identity(of: pid) == owner
+    }
 }

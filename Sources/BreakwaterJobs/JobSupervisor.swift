@@ -15,7 +15,7 @@ final class JobSupervisor: @unchecked Sendable {
     private var running = 0
     private var stopping = false
     private var loopDone = false
-    private var handles: [ObjectIdentifier: JobProcess.Handle] = [:]
+    private var handles: [ObjectIdentifier: (handle: JobProcess.Handle, job: ClaimedJob)] = [:]
 
     init(source: any JobSource, process: any AttemptRunner, workers: Int, metrics: JobsMetrics, logger: Logger) {
         self.source = source
@@ -50,7 +50,7 @@ final class JobSupervisor: @unchecked Sendable {
             let handle = JobProcess.Handle()
             condition.lock()
             running += 1
-            handles[ObjectIdentifier(handle)] = handle
+            handles[ObjectIdentifier(handle)] = (handle, job)
             condition.unlock()
             metrics.started()
             let thread = Thread { [self] in runAttempt(job, handle: handle) }
@@ -90,9 +90,11 @@ final class JobSupervisor: @unchecked Sendable {
         condition.broadcast()
         let deadline = Date().addingTimeInterval(Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
         while running > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
-        for handle in handles.values { handle.abandon(cgroups: process.cgroups) }
+        let abandoned = handles.values.map(\.job)
+        for entry in handles.values { entry.handle.abandon(cgroups: process.cgroups) }
         while running > 0 || !loopDone { _ = condition.wait(until: Date().addingTimeInterval(0.1)) }
         condition.unlock()
         process.shutdown()
+        if !abandoned.isEmpty { source.requeueAbandoned(abandoned) }
     }
 }

@@ -12,7 +12,7 @@ public final class JobsServer: Sendable {
     public let config: JobsConfig
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let task = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let listeners = NIOLockedValueBox<JobsListener?>(nil)
     private let supervisor = NIOLockedValueBox<JobSupervisor?>(nil)
     private let cgroups = NIOLockedValueBox<JobCgroups?>(nil)
     private let sources = NIOLockedValueBox<(any JobSource)?>(nil)
@@ -33,7 +33,7 @@ public final class JobsServer: Sendable {
             let store = try JobStore(directory: dir)
             let requeued = try store.requeueInterrupted()
             if requeued > 0 { logger.notice("jobs \(config.name): re-queued \(requeued) job(s) a previous run left running") }
-            source = StoreJobSource(store: store, retries: config.retries, keepFinished: config.keepFinished, backoff: backoff)
+            source = StoreJobSource(store: store, retries: config.retries, keepFinished: config.keepFinished, backoff: backoff, logger: logger)
         case .amqp(let q)?:
             // The broker holds the queue; a status table on this node answers GET /v1/jobs/ID.
             let store = try JobStore(directory: config.stateDirectory ?? "/var/lib/breakwater/jobs-\(config.name)")
@@ -61,22 +61,15 @@ public final class JobsServer: Sendable {
         let sup = JobSupervisor(source: source, process: process, workers: config.workers, metrics: metrics, logger: logger)
         let api = JobsAPI(intake: source, store: source.statusStore, metrics: metrics, maxPayload: config.maxPayload, maxQueued: config.maxQueued,
                           onEnqueued: { sup.notifyEnqueued() })
-        let bound = BindSignal()
-        let app = Application(
-            router: api.buildRouter(),
-            configuration: .init(address: .hostname(config.bindHost, port: config.bindPort), reuseAddress: true),
-            onServerRunning: { _ in bound.fire(nil) },
-            eventLoopGroupProvider: .shared(group),
-            logger: logger)
-        let name = config.name, host = config.bindHost, port = config.bindPort
-        let t = Task {
-            do { try await app.run() } catch {
-                bound.fire(JobsError("jobs \(name): cannot listen on \(host):\(port): \(error)"))
-                throw error
-            }
+        let listener: JobsListener
+        do {
+            listener = try await JobsListener(host: config.bindHost, port: config.bindPort, router: api.buildRouter(),
+                                              group: group, logger: logger)
+        } catch {
+            source.stop()
+            throw JobsError("jobs \(config.name): \(error)")
         }
-        task.withLockedValue { $0 = t }
-        if let error = await bound.wait() { throw error }
+        listeners.withLockedValue { $0 = listener }
         amqpSource?.start()
         sup.start()
         supervisor.withLockedValue { $0 = sup }
@@ -84,41 +77,15 @@ public final class JobsServer: Sendable {
     }
 
     public func stop(grace: Duration) async {
-        task.withLockedValue { $0 }?.cancel()
+        let listener = listeners.withLockedValue { $0 }
+        await listener?.stopAccepting()
         if let sup = supervisor.withLockedValue({ $0 }) {
             await Task.detached { sup.stop(grace: grace) }.value
         }
         // After the supervisor: the acks of the jobs that finished during the grace are sent before the
         // consumer's connection closes (the broker re-delivers whatever stayed unacknowledged).
         if let source = sources.withLockedValue({ $0 }) { await Task.detached { source.stop() }.value }
+        await listener?.close()
         cgroups.withLockedValue { $0 }?.removeParent()
-    }
-}
-
-/// Fires once: when the listener is up (nil) or failed (the error).
-final class BindSignal: Sendable {
-    private let state = NIOLockedValueBox<(fired: Bool, error: JobsError?, waiter: CheckedContinuation<JobsError?, Never>?)>((false, nil, nil))
-
-    func fire(_ error: JobsError?) {
-        let waiter: CheckedContinuation<JobsError?, Never>? = state.withLockedValue { s in
-            guard !s.fired else { return nil }
-            s.fired = true
-            s.error = error
-            let w = s.waiter
-            s.waiter = nil
-            return w
-        }
-        waiter?.resume(returning: error)
-    }
-
-    func wait() async -> JobsError? {
-        await withCheckedContinuation { c in
-            let ready: JobsError?? = state.withLockedValue {
-                if $0.fired { return .some($0.error) }
-                $0.waiter = c
-                return .none
-            }
-            if case .some(let e) = ready { c.resume(returning: e) }
-        }
     }
 }

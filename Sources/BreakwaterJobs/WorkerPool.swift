@@ -119,7 +119,7 @@ final class WorkerPool: AttemptRunner, @unchecked Sendable {
     private func spawn() -> Result<Worker, JobsError> {
         let cgroupDir: String?
         do {
-            cgroupDir = try fresh.cgroups.create(leaf: "job-worker-\(UUID().uuidString.prefix(8).lowercased())")
+            cgroupDir = try fresh.cgroups.create(leaf: "job-\(getpid())-worker-\(UUID().uuidString.prefix(8).lowercased())")
         } catch {
             return .failure(error as? JobsError ?? JobsError("\(error)"))
         }

@@ -30,11 +30,13 @@ enum InheritedDescriptors {
         return closed
     }
 
-    /// Closes the stray sockets when this process was started by a reload (it has inherited listeners).
+    /// Closes the stray sockets when this process was started by a reload (it has inherited listeners, or
+    /// the reload's variable is set with none: a configuration with only data-tier sections, whose
+    /// predecessor's listeners and connections must not linger unserved in this process either).
     static func closeStraySocketsIfReloaded(_ environment: [String: String]) {
         let listeners = ListenerSockets.inherited(from: environment)
         let admin = AdminListenerSockets.inherited(from: environment)
-        guard !listeners.isEmpty || !admin.isEmpty else { return }
+        guard !listeners.isEmpty || !admin.isEmpty || environment[ListenerSockets.environmentKey] != nil else { return }
         _ = closeStraySockets(keeping: Set(listeners.values).union(admin.values))
     }
 }

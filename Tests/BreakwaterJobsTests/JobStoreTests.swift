@@ -40,8 +40,22 @@ import Testing
         _ = try store.enqueue(id: "c", payload: [], maxQueued: 10)
         _ = try store.claimNext()
         let reopened = try JobStore(directory: dir)
-        #expect(try reopened.requeueInterrupted() == 1)
+        // The owner (this test process) is alive: a hot-reload successor must leave its running jobs alone.
+        #expect(try reopened.requeueInterrupted() == 0)
+        #expect(try reopened.claimNext() == nil)
+        // Once the owner is gone (a crash), the job goes back to the queue, its attempt not counted.
+        #expect(try reopened.requeueInterrupted(isAlive: { _ in false }) == 1)
         #expect(try reopened.claimNext()?.attempt == 1)
+    }
+
+    @Test func abandonedJobsAreRequeuedExactlyOnce() throws {
+        let (store, dir) = try tempStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try store.enqueue(id: "f", payload: [], maxQueued: 10)
+        _ = try store.claimNext()
+        #expect(try store.requeueAbandoned(ids: ["f"]) == 1)
+        #expect(try store.requeueAbandoned(ids: ["f"]) == 0)
+        #expect(try store.claimNext()?.attempt == 1)
     }
 
     @Test func boundsAreEnforced() async throws {

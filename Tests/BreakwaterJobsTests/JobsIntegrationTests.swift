@@ -68,7 +68,7 @@ import Glibc
         let id = try await bw.submit("fds")
         let s = try #require(try await bw.waitFinal([id], timeout: 30)[id])
         #expect(s["state"] as? String == "done")
-        // The script's shell: 0, 1, 2, plus the directory `ls` has open on /proc/PID/fd at most.
+        // What the job's process inherited: 0, 1, 2, plus the directory `ls` has open on /proc/self/fd.
         let fds = (s["stdout"] as? String ?? "").split(separator: " ").compactMap { Int($0) }
         #expect(!fds.isEmpty && fds.filter { $0 > 2 }.count <= 1, "open in the job: \(fds)")
     }

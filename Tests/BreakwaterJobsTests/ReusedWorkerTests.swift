@@ -59,7 +59,7 @@ while True:
         // Each worker ran in a cgroup of its own beneath the section's parent.
         let cgroupOf = Dictionary(log.map { ($0[0], $0[2]) }, uniquingKeysWith: { a, _ in a })
         #expect(Set(cgroupOf.values).count == 3, "\(cgroupOf)")
-        for cg in cgroupOf.values { #expect(cg.contains("/breakwater-jobs-reuse-\(bw.port)/job-worker-"), "\(cg)") }
+        for cg in cgroupOf.values { #expect(cg.contains("/breakwater-jobs-reuse-\(bw.port)/job-") && cg.contains("-worker-"), "\(cg)") }
         _ = await waitUntil(timeout: 5) { ((try? bw.jobCgroups()) ?? ["?"]).count <= 1 }
         let left = try bw.jobCgroups()
         #expect(left.count <= 1, "retired workers' cgroups left: \(left)")

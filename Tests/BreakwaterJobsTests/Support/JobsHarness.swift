@@ -17,7 +17,7 @@ func jobScript(executions: String) -> String {
     sleep*) sleep "${payload#sleep }"; printf 'slept' ;;
     exit*) printf 'exiting'; exit "${payload#exit }" ;;
     big) head -c 100000 /dev/zero | tr '\\000' x ;;
-    fds) ls /proc/$$/fd | sort -n | tr '\\n' ' ' ;;
+    fds) ls /proc/self/fd | tr '\\n' ' ' ;;
     *) printf 'ok:%s' "$payload" ;;
     esac
     """
