@@ -53,23 +53,19 @@ public final class RabbitConsumer: MessageConsumer, @unchecked Sendable {
 
     private func run(_ onDelivery: @Sendable (AMQPDelivery) -> Void) {
         var backoff = ReconnectBackoff()
-        while !isStopping {
-            let conn: RabbitConnection
-            do {
-                conn = try RabbitConnection(endpoint: endpoint)
-                try conn.declareQueue(queue)
-                try conn.qos(prefetch: prefetch)
-                try conn.consume(queue)
-            } catch {
-                let delay = backoff.failed()
-                logger.warning("jobs: \(error); retrying in \(delay) ms")
-                condition.withLock {
-                    let until = Date().addingTimeInterval(Double(delay) / 1000)
-                    while !stopping && Date() < until { _ = condition.wait(until: until) }
-                }
-                continue
+        let sleep: (Int) -> Void = { [self] ms in
+            condition.withLock {
+                let until = Date().addingTimeInterval(Double(ms) / 1000)
+                while !stopping && Date() < until { _ = condition.wait(until: until) }
             }
-            backoff.connected()
+        }
+        while let conn = backoff.connect(logger: logger, isStopping: { isStopping }, sleep: sleep, { () throws(AMQPError) in
+            let conn = try RabbitConnection(endpoint: endpoint)
+            try conn.declareQueue(queue)
+            try conn.qos(prefetch: prefetch)
+            try conn.consume(queue)
+            return conn
+        }) {
             let gen: Int = condition.withLock {
                 generation += 1
                 return generation

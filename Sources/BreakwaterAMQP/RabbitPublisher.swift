@@ -64,19 +64,12 @@ public final class RabbitPublisher: MessagePublisher, @unchecked Sendable {
 
     private func run() {
         var backoff = ReconnectBackoff()
-        while !isStopping {
-            let conn: RabbitConnection
-            do {
-                conn = try RabbitConnection(endpoint: endpoint)
-                try conn.declareQueue(queue)
-                try conn.confirmSelect()
-            } catch {
-                let delay = backoff.failed()
-                logger.warning("jobs: \(error); retrying in \(delay) ms")
-                sleep(ms: delay)
-                continue
-            }
-            backoff.connected()
+        while let conn = backoff.connect(logger: logger, isStopping: { isStopping }, sleep: { sleep(ms: $0) }, { () throws(AMQPError) in
+            let conn = try RabbitConnection(endpoint: endpoint)
+            try conn.declareQueue(queue)
+            try conn.confirmSelect()
+            return conn
+        }) {
             logger.info("jobs: publishing to queue '\(queue)' on \(endpoint) with publisher confirms")
             condition.withLock { connected = true }
             let reason = serve(conn)
