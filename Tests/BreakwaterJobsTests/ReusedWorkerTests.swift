@@ -22,6 +22,13 @@ while True:
     payload = inp.read(int(n)).decode()
     with open("EXECUTIONS", "a") as log:
         log.write("%d %s %s\n" % (os.getpid(), job.decode(), cgroup()))
+    if payload == "hang":
+        import time
+        time.sleep(3600)
+    if payload == "garble":
+        out.write(b"not a result line\n")
+        out.flush()
+        continue
     if payload == "leak":
         a = []
         while True:
@@ -83,6 +90,30 @@ while True:
         let pid = Dictionary(log.map { ($0[1], $0[0]) }, uniquingKeysWith: { a, _ in a })
         #expect(pid[before] == pid[leak], "the leak did not run in the reused worker: \(log)")
         #expect(pid[after] != pid[leak], "the OOM-killed worker was not replaced: \(log)")
+    }
+}
+
+extension ReusedWorkerTests {
+    /// A worker that hangs past `timeout` is killed (reason timeout); one that breaks the framing is killed
+    /// (reason exit, with a message saying so); both are replaced and the next job completes.
+    @Test func hangingAndGarblingWorkersAreKilledAndReplaced() async throws {
+        let bw = try await JobsProcess(name: "reusebad", extra: ["workers 1", "max-jobs-per-worker 10", "retries 0", "timeout 1s"],
+                                       python: frameWorker)
+        defer { Task { await bw.stop() } }
+        try await bw.waitReady()
+        let hang = try await bw.submit("hang")
+        let garble = try await bw.submit("garble")
+        let after = try await bw.submit("after")
+        let final = try await bw.waitFinal([hang, garble, after], timeout: 60)
+        #expect(final[hang]?["state"] as? String == "dead")
+        #expect(final[hang]?["reason"] as? String == "timeout", "\(final[hang] ?? [:])")
+        #expect(final[garble]?["state"] as? String == "dead")
+        #expect(final[garble]?["reason"] as? String == "exit")
+        #expect((final[garble]?["stdout"] as? String ?? "").contains("broke the result framing"), "\(final[garble] ?? [:])")
+        #expect(final[after]?["state"] as? String == "done")
+        #expect(final[after]?["stdout"] as? String == "ok:after")
+        let pids = try String(contentsOfFile: bw.executionsPath, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ")[0] }
+        #expect(Set(pids).count == 3, "each bad worker should have been replaced: \(pids)")
     }
 }
 
