@@ -76,21 +76,19 @@ import Glibc
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     static func tcp(_ address: SocketAddress, timeoutMs: Int = 2000) async -> HealthProbe.TCPResult {
-        let loop = group.next()
-        return await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.TCPResult, Never>) in
-            loop.execute {
-                HealthProbe.tcp(loop: loop, address: address, timeoutMs: timeoutMs) { c.resume(returning: $0) }
+        await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.TCPResult, Never>) in
+            ProbeReactor.shared.submit {
+                HealthProbe.tcp(address: address, timeoutMs: timeoutMs) { c.resume(returning: $0) }
             }
         }
     }
 
     static func http(_ port: Int, readTimeoutMs: Int = 2000) async throws -> HealthProbe.HTTPResult {
-        let loop = group.next()
         let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
         let request = Array("GET /health HTTP/1.0\r\nConnection: close\r\n\r\n".utf8)
         return await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.HTTPResult, Never>) in
-            loop.execute {
-                HealthProbe.http(loop: loop, address: address, connectTimeoutMs: 2000, readTimeoutMs: readTimeoutMs,
+            ProbeReactor.shared.submit {
+                HealthProbe.http(address: address, connectTimeoutMs: 2000, readTimeoutMs: readTimeoutMs,
                                  request: request) { c.resume(returning: $0) }
             }
         }
