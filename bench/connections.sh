@@ -54,37 +54,7 @@ NGX_PORT=${PORTS[0]}
 declare -A PROXY_PORT=([HAProxy]=${PORTS[1]} [Breakwater]=${PORTS[2]})
 PROXIES=(HAProxy Breakwater)
 
-mkdir -p "$WORK/www" "$WORK/nginx/tmp"
-head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
-chmod 644 "$WORK/www/64"
-chmod 755 "$WORK/www"
-cat >"$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 30000; }
-http {
-    access_log off;
-    keepalive_timeout 300s;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT backlog=4096;
-        root $WORK/www;
-        location = /64 { }
-        location / { return 404; }
-    }
-}
-NGX
-spawn nginx "$WORK/nginx/stdout.log" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
-NGX_PID=$SPAWNED_PID
-wait_http "http://127.0.0.1:$NGX_PORT/64" 10 "$NGX_PID" || die "nginx did not come up ($(tail -3 "$WORK/nginx/error.log"))"
+start_nginx_64 "$WORK" "$NGX_PORT" 30000
 
 for p in "${PROXIES[@]}"; do
     cat >"$WORK/$p.cfg" <<CFG

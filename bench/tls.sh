@@ -70,41 +70,7 @@ chmod 600 "$TLS/site.pem" "$TLS/tickets.key" "$TLS/key.pem"
 CERT_DESC=$(openssl x509 -in "$TLS/cert.pem" -noout -text | awk '/Public Key Algorithm|NIST CURVE|ASN1 OID/ {sub(/^ +/, ""); printf "%s; ", $0}')
 
 # ------------------------------------------------------------- backend ----
-mkdir -p "$WORK/www" "$WORK/nginx/tmp"
-head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
-chmod 644 "$WORK/www/64"
-chmod 755 "$WORK/www"
-NGX=$WORK/nginx
-cat >"$NGX/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-master_process on;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    keepalive_timeout 300s;
-    keepalive_requests 10000000;
-    open_file_cache max=16 inactive=60s;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT backlog=4096;
-        root $WORK/www;
-        location = /64 { }
-        location / { return 404; }
-    }
-}
-NGX
-spawn nginx "$NGX/stdout.log" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log"
-wait_http "http://127.0.0.1:$NGX_PORT/64" 10 "$SPAWNED_PID" ||
-    { cat "$NGX/error.log" "$NGX/stdout.log" >&2 || true; die "nginx did not come up"; }
+start_nginx_64 "$WORK" "$NGX_PORT" 8192
 log "nginx backend on 127.0.0.1:$NGX_PORT"
 
 # -------------------------------------------------------------- config ----
