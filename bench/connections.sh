@@ -49,6 +49,15 @@ if ((biggest * 2 + 100 > $(ulimit -n))); then
     die "CONNS $biggest needs RLIMIT_NOFILE >= $((biggest * 2 + 100)) (hard limit here: $(ulimit -Hn))"
 fi
 
+# A burst of CONNS connects overflows a listen queue shorter than CONNS for both proxies alike (their
+# backlog is maxconn, capped by somaxconn). In the script's own network namespace the cap is ours
+# to raise, so the cells measure the proxies, not the kernel's default of 4096.
+if [[ ${BENCH_IN_NETNS:-} == 1 ]] && ((biggest + 1024 > $(cat /proc/sys/net/core/somaxconn))); then
+    sysctl -qw net.core.somaxconn=$((biggest + 1024)) net.ipv4.tcp_max_syn_backlog=$((biggest + 1024)) ||
+        log "WARNING: could not raise somaxconn in the namespace; cells above 4096 conns will show listen drops"
+fi
+SOMAXCONN=$(cat /proc/sys/net/core/somaxconn)
+
 mapfile -t PORTS < <(free_ports 3)
 NGX_PORT=${PORTS[0]}
 declare -A PROXY_PORT=([HAProxy]=${PORTS[1]} [Breakwater]=${PORTS[2]})
@@ -134,9 +143,9 @@ if ((IDLE_CONNS > 0)); then
 fi
 stop_all
 
-python3 - "$RESULTS" "$IDLE" "$MACHINE" "$DURATION" "$BREAKWATER_BIN" <<'PY'
+python3 - "$RESULTS" "$IDLE" "$MACHINE" "$DURATION" "$BREAKWATER_BIN" "$SOMAXCONN" <<'PY'
 import sys
-results, idle, machine, duration, bw = sys.argv[1:]
+results, idle, machine, duration, bw, somaxconn = sys.argv[1:]
 rows = {}
 for line in open(results):
     p, c, rps, p99, tmo, err, cpu, drops, hwm = line.rstrip("\n").split("\t")
@@ -147,7 +156,7 @@ def r(a, b):
     except (ValueError, ZeroDivisionError):
         return "n/a"
 print(f"machine: {machine}")
-print(f"\nwrk -t2 --timeout 2s, {duration}s per cell, one nginx (64 B), nbthread 2, http-reuse safe; Breakwater: `{bw}`\n")
+print(f"\nwrk -t2 --timeout 2s, {duration}s per cell, one nginx (64 B), nbthread 2, http-reuse safe, somaxconn {somaxconn}; Breakwater: `{bw}`\n")
 print("| conns | proxy | req/s | p99 ms | timeouts (> 2 s) | other errors | CPU s / 1k req | listen drops | VmHWM MiB |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for c in sorted({k[0] for k in rows}, key=int):
