@@ -50,33 +50,7 @@ URL=http://127.0.0.1:$FE_PORT/64
 PROXIES=(HAProxy Breakwater)
 
 # ------------------------------------------------------------- backend ----
-mkdir -p "$WORK/www" "$WORK/nginx/tmp"
-head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
-chmod 644 "$WORK/www/64"
-cat >"$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_timeout 300s;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT;
-        root $WORK/www;
-        location = /64 { }
-    }
-}
-NGX
-spawn nginx "$WORK/nginx/stdout.log" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
-wait_http "http://127.0.0.1:$NGX_PORT/64" 10 "$SPAWNED_PID" || die "nginx did not come up"
+start_nginx_64 "$WORK" "$NGX_PORT" 4096
 
 CFG=$WORK/proxy.cfg # one file, both proxies
 cat >"$CFG" <<CFG

@@ -70,41 +70,7 @@ chmod 600 "$TLS/site.pem" "$TLS/tickets.key" "$TLS/key.pem"
 CERT_DESC=$(openssl x509 -in "$TLS/cert.pem" -noout -text | awk '/Public Key Algorithm|NIST CURVE|ASN1 OID/ {sub(/^ +/, ""); printf "%s; ", $0}')
 
 # ------------------------------------------------------------- backend ----
-mkdir -p "$WORK/www" "$WORK/nginx/tmp"
-head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
-chmod 644 "$WORK/www/64"
-chmod 755 "$WORK/www"
-NGX=$WORK/nginx
-cat >"$NGX/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-master_process on;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    keepalive_timeout 300s;
-    keepalive_requests 10000000;
-    open_file_cache max=16 inactive=60s;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT backlog=4096;
-        root $WORK/www;
-        location = /64 { }
-        location / { return 404; }
-    }
-}
-NGX
-spawn nginx "$NGX/stdout.log" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log"
-wait_http "http://127.0.0.1:$NGX_PORT/64" 10 "$SPAWNED_PID" ||
-    { cat "$NGX/error.log" "$NGX/stdout.log" >&2 || true; die "nginx did not come up"; }
+start_nginx_64 "$WORK" "$NGX_PORT" 8192
 log "nginx backend on 127.0.0.1:$NGX_PORT"
 
 # -------------------------------------------------------------- config ----
@@ -158,11 +124,15 @@ RAW=$WORK/raw.txt
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 CPU=$WORK/cpu.tsv # proxy run test cpu_ticks operations (connections or requests)
 : >"$CPU"
-cpu_mark() { CPU_T0=$(cpu_total_ticks "${PROXY_PID[$1]}"); }
+# write_syscalls PID: write-type syscalls so far, all threads (syscw of /proc/PID/io): one per flush
+# that reached the socket, so per request it shows whether streams share their flushes.
+write_syscalls() { awk '/^syscw:/ {print $2; f=1} END {if (!f) print 0}' "/proc/$1/io" 2>/dev/null || echo 0; }
+cpu_mark() { CPU_T0=$(cpu_total_ticks "${PROXY_PID[$1]}"); SYSCW_T0=$(write_syscalls "${PROXY_PID[$1]}"); }
 cpu_record() { # cpu_record NAME RUN TEST OPS
     local ticks=$(($(cpu_total_ticks "${PROXY_PID[$1]}") - CPU_T0))
-    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$ticks" "$4" >>"$CPU"
-    log "$1 $3: CPU $(cpu_per_k "$ticks" "$4") s per 1,000 ($4 operations)"
+    local writes=$(($(write_syscalls "${PROXY_PID[$1]}") - SYSCW_T0))
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$ticks" "$4" "$writes" >>"$CPU"
+    log "$1 $3: CPU $(cpu_per_k "$ticks" "$4") s per 1,000 ($4 operations), $writes write syscalls"
 }
 
 # s_time_test NAME RUN MODE(new|reuse): HS_CLIENTS parallel s_time processes.
@@ -297,11 +267,12 @@ python3 - "$RESULTS" "$RAW" "$MACHINE" "$DURATION" "$RUNS" "$TLS_VER" "$HS_CLIEN
 import sys, statistics as st
 (results, raw, machine, duration, runs, tls_ver, hs_clients, h2c, h2m, wrkc, bw_bin, bw_real, cfg,
  cert, netns, maxconn_note, load0, load1, rss_h, rss_b, cpu_file, clk_tck) = sys.argv[1:]
-cpu = {}
+cpu, writes = {}, {}
 for line in open(cpu_file):
-    p, r, t, ticks, ops = line.rstrip("\n").split("\t")
+    p, r, t, ticks, ops, nw = line.rstrip("\n").split("\t")
     if ops.isdigit() and int(ops) > 0:
         cpu.setdefault((t, p), []).append(int(ticks) / int(clk_tck) / int(ops) * 1000)
+        writes.setdefault((t, p), []).append(int(nw) / int(ops))
 P = ["HAProxy", "Breakwater"]
 def num(s):
     try: return float(s)
@@ -352,6 +323,11 @@ for t, title, unit in TESTS:
 o.append("")
 o.append("CPU = utime+stime of the proxy process (all threads) during the measurement, from /proc/PID/stat, per "
          "1,000 connections (handshake tests: each connection is one handshake plus one GET) or 1,000 requests.")
+o.append("")
+o.append("Write syscalls per operation (syscw of /proc/PID/io, all threads; includes the write to the server; it counts "
+         "write/writev only, not send/sendto, which is all HAProxy uses, so compare Breakwater with itself): "
+         + "; ".join(f"{t} HAProxy {f(med(writes.get((t, 'HAProxy'), [])), 2)} / Breakwater "
+                     f"{f(med(writes.get((t, 'Breakwater'), [])), 2)}" for t, _, _ in TESTS) + ".")
 o.append("")
 def mib(kb): return "n/a" if num(kb) is None else f"{float(kb) / 1024:.1f} MiB"
 o.append(f"Peak RSS (VmHWM at the end of the last round): HAProxy {mib(rss_h)}, Breakwater {mib(rss_b)}.")

@@ -9,8 +9,8 @@ import Synchronization
 /// Runs the active checks of every server with `check` (spec HC-4..HC-7) and applies the results —
 /// and passive ejections (OBS-3) — to the balancer, with HC-9 log messages.
 ///
-/// Checks run on the event loops (one loop per server, spread over the group), off the request
-/// path: a layer-4 check is one connect and an abortive close, no parser and no buffers.
+/// Checks run on the `ProbeReactor` thread, off the event loops and the request path: a layer-4
+/// check is one connect and an abortive close, no parser and no buffers.
 public final class HealthChecker: Sendable {
     let runtime: ProxyRuntime
     let group: EventLoopGroup
@@ -33,14 +33,13 @@ public final class HealthChecker: Sendable {
         guard !checked.isEmpty else { return }
         let firstInterval = checked.map { $0.1.config.health.effectiveFastinter }.min() ?? 2000
         var created: [ServerCheckLoop] = []
-        var loops = group.makeIterator()
+        let reactor = ProbeReactor.shared
         for (k, (backend, server)) in checked.enumerated() {
-            guard let loop = loops.next() ?? { loops = group.makeIterator(); return loops.next() }() else { continue }
-            let checkLoop = ServerCheckLoop(checker: self, backend: backend, server: server, loop: loop)
+            let checkLoop = ServerCheckLoop(checker: self, backend: backend, server: server, reactor: reactor)
             server.checkLoop.withLock { $0 = checkLoop }
             created.append(checkLoop)
             let offset = Int64(k) * Int64(firstInterval) / Int64(checked.count)
-            loop.execute { checkLoop.schedule(inMs: offset) }
+            reactor.submit { checkLoop.schedule(inMs: offset) }
         }
         loops_store(created)
     }
@@ -50,7 +49,7 @@ public final class HealthChecker: Sendable {
     }
 
     public func stop() {
-        for l in loops.withLock({ $0 }) { l.loop.execute { l.cancel() } }
+        for l in loops.withLock({ $0 }) { l.reactor.submit { l.cancel() } }
     }
 
     // MARK: - Applying transitions
@@ -104,18 +103,18 @@ public final class HealthChecker: Sendable {
         apply(transition, backend: backend, server: server)
         // OBS-3 step 3: bring the next active check forward to at most fastinter from now.
         if let loop = server.checkLoop.withLock({ $0 }) {
-            loop.loop.execute { loop.pullEarlier(toMs: health.config.effectiveFastinter) }
+            loop.reactor.submit { loop.pullEarlier(toMs: health.config.effectiveFastinter) }
         }
     }
 }
 
-/// The check schedule of one server; every mutable field is touched only on `loop`.
+/// The check schedule of one server; every mutable field is touched only on the reactor thread.
 final class ServerCheckLoop: @unchecked Sendable {
     unowned let checker: HealthChecker
     let backend: BackendRuntime
     let server: ServerRuntime
-    let loop: EventLoop
-    private var task: Scheduled<Void>?
+    let reactor: ProbeReactor
+    private var task: ProbeReactor.Timer?
     private var due: NIODeadline = .distantFuture
     private var running = false
     private var cancelled = false
@@ -123,11 +122,11 @@ final class ServerCheckLoop: @unchecked Sendable {
     /// The `option httpchk` request, built once (nil for L4 checks).
     private let httpRequest: [UInt8]?
 
-    init(checker: HealthChecker, backend: BackendRuntime, server: ServerRuntime, loop: EventLoop) {
+    init(checker: HealthChecker, backend: BackendRuntime, server: ServerRuntime, reactor: ProbeReactor) {
         self.checker = checker
         self.backend = backend
         self.server = server
-        self.loop = loop
+        self.reactor = reactor
         let cfg = server.config.health
         if let path = server.config.unixSocketPath, cfg.address == nil, cfg.port == nil {
             // A UNIX-socket server (e.g. a PHP-FPM pool) is checked on its socket.
@@ -146,7 +145,7 @@ final class ServerCheckLoop: @unchecked Sendable {
         guard !cancelled else { return }
         task?.cancel()
         due = .now() + .milliseconds(ms)
-        task = loop.scheduleTask(deadline: due) { [self] in self.run() }
+        task = reactor.at(due.uptimeNanoseconds) { [self] in self.run() }
     }
 
     func pullEarlier(toMs ms: Int) {
@@ -184,7 +183,7 @@ final class ServerCheckLoop: @unchecked Sendable {
         // A FastCGI server is checked with a plain L4 connect (spec FCGI-1).
         switch server.config.proto == .fcgi ? .tcp : backend.config.checkKind {
         case .tcp:
-            HealthProbe.tcp(loop: loop, address: address, timeoutMs: connectTimeout) { [self] result in
+            HealthProbe.tcp(reactor: reactor, address: address, timeoutMs: connectTimeout) { [self] result in
                 switch result {
                 case .passed: self.finish(passed: true, status: .l4ok, info: nil, start: start)
                 case .refused(let info): self.finish(passed: false, status: .l4connect, info: info, start: start)
@@ -193,7 +192,7 @@ final class ServerCheckLoop: @unchecked Sendable {
             }
         case .http(_, _, _, let expect):
             let readTimeout = backend.config.timeouts.check.flatMap { $0 > 0 ? $0 : nil } ?? cfg.inter
-            HealthProbe.http(loop: loop, address: address, connectTimeoutMs: connectTimeout, readTimeoutMs: readTimeout,
+            HealthProbe.http(reactor: reactor, address: address, connectTimeoutMs: connectTimeout, readTimeoutMs: readTimeout,
                              request: httpRequest ?? []) { [self] result in
                 switch result {
                 case .refused(let info): self.finish(passed: false, status: .l4connect, info: info, start: start)

@@ -8,17 +8,17 @@ import Darwin
 /// One health probe on the wire: a TCP connect closed with RST (HC-5), or the smallest HTTP exchange
 /// that yields a status line.
 ///
-/// A probe is a bare non-blocking socket, not a NIO channel: no pipeline, promise or selector
-/// registration per check (a `ClientBootstrap` connect cost ~190 µs of CPU per check, HAProxy ~220 µs
-/// in all). On loopback `connect` usually completes at once; otherwise the socket is polled with a
-/// zero-timeout `poll` from scheduled callbacks on the check's event loop (`NIOScheduledCallback`: no
-/// promise per wake-up), backing off x4 from 100 µs to 25 ms, until it is ready or its deadline passes.
+/// A probe is a bare non-blocking socket on the `ProbeReactor` thread, not a NIO channel: no
+/// pipeline, promise or selector registration per check (a `ClientBootstrap` connect cost ~190 µs of
+/// CPU per check, HAProxy ~220 µs in all). On loopback `connect` usually completes at once; otherwise
+/// the reactor reports the socket ready (or the deadline passes). Call on the reactor thread; `done`
+/// runs there too.
 enum HealthProbe {
     enum TCPResult: Equatable, Sendable { case passed, refused(String), timeout }
     enum HTTPResult: Equatable, Sendable { case status(Int, String), refused(String), connectTimeout, readTimeout, invalid }
 
-    static func tcp(loop: EventLoop, address: SocketAddress, timeoutMs: Int, done: @escaping (TCPResult) -> Void) {
-        RawProbe.start(loop: loop, address: address, connectTimeoutMs: timeoutMs, exchange: nil) { outcome in
+    static func tcp(reactor: ProbeReactor = .shared, address: SocketAddress, timeoutMs: Int, done: @escaping (TCPResult) -> Void) {
+        RawProbe.start(reactor: reactor, address: address, connectTimeoutMs: timeoutMs, exchange: nil) { outcome in
             switch outcome {
             case .connected: done(.passed)
             case .refused(let info): done(.refused(info))
@@ -29,10 +29,10 @@ enum HealthProbe {
     }
 
     /// `request` is the complete request bytes, built once per server (see `ServerCheckLoop`).
-    static func http(loop: EventLoop, address: SocketAddress, connectTimeoutMs: Int, readTimeoutMs: Int, request: [UInt8],
-                     done: @escaping (HTTPResult) -> Void) {
+    static func http(reactor: ProbeReactor = .shared, address: SocketAddress, connectTimeoutMs: Int, readTimeoutMs: Int,
+                     request: [UInt8], done: @escaping (HTTPResult) -> Void) {
         let exchange = RawProbe.Exchange(request: request, readTimeoutMs: readTimeoutMs)
-        RawProbe.start(loop: loop, address: address, connectTimeoutMs: connectTimeoutMs, exchange: exchange) { outcome in
+        RawProbe.start(reactor: reactor, address: address, connectTimeoutMs: connectTimeoutMs, exchange: exchange) { outcome in
             switch outcome {
             case .status(let code, let line): done(.status(code, line))
             case .refused(let info): done(.refused(info))
@@ -52,8 +52,8 @@ enum HealthProbe {
     }
 }
 
-/// The socket of one probe; every field is touched only on `loop`.
-private final class RawProbe: NIOScheduledCallbackHandler {
+/// The socket of one probe; every field is touched only on the reactor thread.
+private final class RawProbe {
     struct Exchange {
         let request: [UInt8]
         let readTimeoutMs: Int
@@ -65,27 +65,24 @@ private final class RawProbe: NIOScheduledCallbackHandler {
 
     /// A status line longer than this is an invalid answer (as before: 4 KiB).
     private static let maxStatusLine = 4096
-    private static let firstPollMicros: Int64 = 100
-    private static let maxPollMicros: Int64 = 25_000
 
     private let fd: CInt
-    private let loop: EventLoop
+    private let reactor: ProbeReactor
     private let exchange: Exchange?
     private let done: (Outcome) -> Void
     private var phase: Phase = .connecting
-    private var deadline: NIODeadline
-    private var pollMicros = RawProbe.firstPollMicros
+    private var deadline: ProbeReactor.Timer?
     private var received: [UInt8] = []
+    private var finished = false
 
-    private init(fd: CInt, loop: EventLoop, deadline: NIODeadline, exchange: Exchange?, done: @escaping (Outcome) -> Void) {
+    private init(fd: CInt, reactor: ProbeReactor, exchange: Exchange?, done: @escaping (Outcome) -> Void) {
         self.fd = fd
-        self.loop = loop
-        self.deadline = deadline
+        self.reactor = reactor
         self.exchange = exchange
         self.done = done
     }
 
-    static func start(loop: EventLoop, address: SocketAddress, connectTimeoutMs: Int, exchange: Exchange?,
+    static func start(reactor: ProbeReactor, address: SocketAddress, connectTimeoutMs: Int, exchange: Exchange?,
                       done: @escaping (Outcome) -> Void) {
         let fd = openNonBlockingSocket(family: address.protocol.rawValue)
         guard fd >= 0 else {
@@ -94,11 +91,12 @@ private final class RawProbe: NIOScheduledCallbackHandler {
         }
         let rc = address.withSockAddr { connect(fd, $0, socklen_t($1)) }
         let err = rc == 0 ? 0 : errno
-        let deadline = NIODeadline.now() + .milliseconds(Int64(max(1, connectTimeoutMs)))
-        let probe = RawProbe(fd: fd, loop: loop, deadline: deadline, exchange: exchange, done: done)
+        let probe = RawProbe(fd: fd, reactor: reactor, exchange: exchange, done: done)
         switch err {
         case 0: probe.connected()
-        case EINPROGRESS, EINTR: probe.wait()
+        case EINPROGRESS, EINTR:
+            probe.arm(timeoutMs: connectTimeoutMs)
+            probe.wait(for: POLLOUT)
         default: probe.finish(.refused(String(cString: strerror(err))))
         }
     }
@@ -117,34 +115,26 @@ private final class RawProbe: NIOScheduledCallbackHandler {
         #endif
     }
 
-    private func wait() {
-        let now = NIODeadline.now()
-        guard now < deadline else {
+    /// (Re)starts the phase's deadline.
+    private func arm(timeoutMs: Int) {
+        deadline?.cancel()
+        deadline = reactor.after(ms: Int64(max(1, timeoutMs))) { [self] in
+            deadline = nil
+            reactor.unwatch(fd)
             switch phase {
             case .connecting: finish(.connectTimeout)
             case .sending, .reading: finish(.readTimeout)
             }
-            return
-        }
-        let delay = min(TimeAmount.microseconds(pollMicros), deadline - now)
-        pollMicros = min(pollMicros * 4, Self.maxPollMicros)
-        do {
-            try loop.assumeIsolated().scheduleCallback(in: delay, handler: self)
-        } catch {
-            finish(.invalid)  // the loop is shutting down
         }
     }
 
-    func handleScheduledCallback(eventLoop: some EventLoop) { step() }
-
-    /// Only when the event loop shuts down with the probe pending: release the socket.
-    func didCancelScheduledCallback(eventLoop: some EventLoop) { finish(.invalid) }
+    private func wait(for events: Int32) {
+        reactor.watch(fd, events: Int16(events)) { [self] _ in step() }
+    }
 
     private func step() {
         switch phase {
         case .connecting:
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&pfd, 1, 0) > 0 else { return wait() }
             var soError: CInt = 0
             var len = socklen_t(MemoryLayout<CInt>.size)
             if getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) != 0 { soError = errno }
@@ -158,8 +148,7 @@ private final class RawProbe: NIOScheduledCallbackHandler {
 
     private func connected() {
         guard let exchange else { return finish(.connected) }
-        deadline = NIODeadline.now() + .milliseconds(Int64(max(1, exchange.readTimeoutMs)))
-        pollMicros = Self.firstPollMicros
+        arm(timeoutMs: exchange.readTimeoutMs)
         send(from: 0)
     }
 
@@ -178,13 +167,13 @@ private final class RawProbe: NIOScheduledCallbackHandler {
                 offset += n
             } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 phase = .sending(offset: offset)
-                return wait()
+                return wait(for: POLLOUT)
             } else {
                 return finish(.invalid)
             }
         }
         phase = .reading
-        wait()
+        wait(for: POLLIN)  // the answer cannot be there yet: no recv that would say EAGAIN
     }
 
     private func read() {
@@ -206,13 +195,18 @@ private final class RawProbe: NIOScheduledCallbackHandler {
                 }
                 continue
             }
-            if n < 0, err == EAGAIN || err == EWOULDBLOCK || err == EINTR { return wait() }
+            if n < 0, err == EAGAIN || err == EWOULDBLOCK || err == EINTR { return wait(for: POLLIN) }
             return finish(.invalid)  // EOF or reset before a status line
         }
     }
 
     /// SO_LINGER {on, 0}: the close sends RST, as HAProxy does.
     private func finish(_ outcome: Outcome) {
+        guard !finished else { return }
+        finished = true
+        deadline?.cancel()
+        deadline = nil
+        reactor.unwatch(fd)
         var off = linger(l_onoff: 1, l_linger: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, socklen_t(MemoryLayout<linger>.size))
         close(fd)

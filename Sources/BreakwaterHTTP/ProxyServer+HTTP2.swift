@@ -71,6 +71,8 @@ extension ProxyServer {
                                isTLS: Bool) throws {
         let watcher = H2ConnectionWatcher(advertise: (internal: UInt32(hardMaxConcurrentStreams),
                                                       advertised: UInt32(maxConcurrentStreams)))
+        // One flush (one SSL_write and socket write) per event-loop tick for all streams' output.
+        try channel.pipeline.syncOperations.addHandler(H2FlushCoalescer())
         try channel.pipeline.syncOperations.addHandler(watcher)
         let openStreams = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(

@@ -132,6 +132,9 @@ public final class ProxyServer: Sendable {
         let bindLabel = Self.bindLabel(bind, in: frontend.config)
         return ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accept in batches (HAProxy: tune.maxaccept 64) so a connection storm drains the queue
+            // in few wake-ups instead of 4 connections per loop turn.
+            .serverChannelOption(.maxMessagesPerRead, value: Self.acceptBatch)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -139,9 +142,12 @@ public final class ProxyServer: Sendable {
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
+            // Two reads per wake-up: a keep-alive client sends one request at a time, so more only
+            // lets one connection hold the loop longer, and each read slot may keep a pooled
+            // receive buffer for the connection's whole life (NIOPooledRecvBufferAllocator).
+            .childChannelOption(.maxMessagesPerRead, value: 2)
             // Client reads are small; bound what each connection's receive buffer may grow to and keep.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 16_384))
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 16_384))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
@@ -155,6 +161,9 @@ public final class ProxyServer: Sendable {
                 }
             }
     }
+
+    /// Connections accepted per wake-up of a listener.
+    static let acceptBatch: UInt = 64
 
     static func decoderLimits(_ global: GlobalSettings) -> NIOHTTPDecoderLimitConfiguration {
         var limits = NIOHTTPDecoderLimitConfiguration()

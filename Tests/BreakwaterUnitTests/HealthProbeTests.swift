@@ -76,21 +76,19 @@ import Glibc
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     static func tcp(_ address: SocketAddress, timeoutMs: Int = 2000) async -> HealthProbe.TCPResult {
-        let loop = group.next()
-        return await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.TCPResult, Never>) in
-            loop.execute {
-                HealthProbe.tcp(loop: loop, address: address, timeoutMs: timeoutMs) { c.resume(returning: $0) }
+        await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.TCPResult, Never>) in
+            ProbeReactor.shared.submit {
+                HealthProbe.tcp(address: address, timeoutMs: timeoutMs) { c.resume(returning: $0) }
             }
         }
     }
 
     static func http(_ port: Int, readTimeoutMs: Int = 2000) async throws -> HealthProbe.HTTPResult {
-        let loop = group.next()
         let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
         let request = Array("GET /health HTTP/1.0\r\nConnection: close\r\n\r\n".utf8)
         return await withCheckedContinuation { (c: CheckedContinuation<HealthProbe.HTTPResult, Never>) in
-            loop.execute {
-                HealthProbe.http(loop: loop, address: address, connectTimeoutMs: 2000, readTimeoutMs: readTimeoutMs,
+            ProbeReactor.shared.submit {
+                HealthProbe.http(address: address, connectTimeoutMs: 2000, readTimeoutMs: readTimeoutMs,
                                  request: request) { c.resume(returning: $0) }
             }
         }
@@ -128,6 +126,28 @@ import Glibc
         do { port = try Listener().port }  // bound, then closed: nothing listens there now
         let result = await Self.tcp(try SocketAddress(ipAddress: "127.0.0.1", port: port))
         #expect(result == .refused("Connection refused"))
+    }
+
+    @Test("L4: a listener whose accept queue is full drops the SYN: the probe waits on the reactor and times out")
+    func layer4TimeoutWhenSYNDropped() async throws {
+        let listener = try Listener()
+        #expect(listen(listener.fd, 0) == 0)  // queue of one: the next SYNs are dropped
+        var fillers: [CInt] = []
+        defer { for fd in fillers { close(fd) } }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(listener.port).bigEndian)
+        for _ in 0..<3 {
+            let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue), 0)
+            fillers.append(fd)
+            _ = withUnsafePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        usleep(50_000)  // let the fillers' handshakes land in (and overflow) the queue
+        let result = await Self.tcp(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port), timeoutMs: 300)
+        #expect(result == .timeout)
     }
 
     @Test("L4: a UNIX socket server is checked on its socket")

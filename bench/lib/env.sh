@@ -91,3 +91,40 @@ wait_port() {
         sleep 0.02
     done
 }
+
+# start_nginx_64 WORK PORT WORKER_CONNECTIONS: one nginx worker on 127.0.0.1:PORT serving $WORK/www/64
+# (64 bytes, keep-alive without limit) from $WORK/nginx; waits for its first 200; sets NGX_PID.
+start_nginx_64() {
+    local work=$1 port=$2 conns=$3
+    mkdir -p "$work/www" "$work/nginx/tmp"
+    head -c 64 /dev/zero | tr '\0' 'a' >"$work/www/64"
+    chmod 644 "$work/www/64"
+    chmod 755 "$work/www"
+    cat >"$work/nginx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections $conns; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 10000000;
+    client_body_temp_path $work/nginx/tmp/body;
+    proxy_temp_path $work/nginx/tmp/proxy;
+    fastcgi_temp_path $work/nginx/tmp/fastcgi;
+    uwsgi_temp_path $work/nginx/tmp/uwsgi;
+    scgi_temp_path $work/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        root $work/www;
+        location = /64 { }
+        location / { return 404; }
+    }
+}
+NGX
+    spawn nginx "$work/nginx/stdout.log" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
+    NGX_PID=$SPAWNED_PID
+    wait_http "http://127.0.0.1:$port/64" 10 "$NGX_PID" || die "nginx did not come up ($(tail -3 "$work/nginx/error.log" 2>/dev/null))"
+}
