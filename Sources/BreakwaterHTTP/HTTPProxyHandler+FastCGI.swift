@@ -49,7 +49,10 @@ extension HTTPProxyHandler {
         if let f = fastCGI {
             try channel.pipeline.syncOperations.addFastCGIClientHandlers(app: f.app, onStderr: f.stderrHandler)
         } else {
-            try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+            // Requests leave with the client's method spelling and header bytes (HTTP1RequestEncoder).
+            try channel.pipeline.syncOperations.addHandlers([
+                HTTP1RequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+            ])
         }
     }
 

@@ -35,10 +35,9 @@ extension ProxyServer {
         if !isTLS { try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true) }
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(io)
-        try sync.configureHTTPServerPipeline(
-            position: .last, withPipeliningAssistance: false, withServerUpgrade: nil,
-            withErrorHandling: false, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        // The byte-level request scanner in place of llhttp: any token method, header bytes kept.
+        try sync.addHandler(HTTPResponseEncoder(configuration: .init()))
+        try sync.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits)))
         let proxy = HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS)
         proxy.acceptedEarlier = acceptedEarlier
         try sync.addHandler(proxy)

@@ -87,6 +87,9 @@ public struct HTTP1Head: Sendable, Equatable {
 public struct HTTP1Framing: Sendable, Equatable {
     public var contentLength: Int?
     public var chunked = false
+    /// `Transfer-Encoding: gzip, chunked`: framed as chunked, but a request with it cannot be
+    /// forwarded as sent (the proxy answers 422, as HAProxy does).
+    public var codingBeforeChunked = false
     public var connectionClose = false
     public var connectionKeepAlive = false
     public var connectionUpgrade = false

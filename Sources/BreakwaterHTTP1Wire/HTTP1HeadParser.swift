@@ -192,6 +192,7 @@ public struct HTTP1HeadParser: Sendable {
         flush(input, &from, to: consumed)
         if let e = transferEncoding.verdict(kind: kind) { return fail(e) }
         head.framing.chunked = transferEncoding.chunked
+        head.framing.codingBeforeChunked = transferEncoding.otherCoding
         if head.framing.chunked && head.framing.contentLength != nil { return fail(.contentLengthWithTransferEncoding) }
         let done = head
         head = HTTP1Head(kind: kind, bytes: [])
@@ -311,7 +312,6 @@ struct TransferEncodingScan: Sendable {
     func verdict(kind: HTTP1Head.Kind) -> HTTP1ParseError? {
         guard present else { return nil }
         if !chunked || codingAfterChunked || chunkedTwice { return .invalidTransferEncoding }
-        if otherCoding && kind == .request { return .unsupportedTransferCoding }
         return nil
     }
 }

@@ -23,8 +23,6 @@ public enum HTTP1ParseError: Error, Equatable, Sendable, CustomStringConvertible
     case contentLengthWithTransferEncoding
     /// `Transfer-Encoding` whose last coding is not `chunked`, or `chunked` twice.
     case invalidTransferEncoding
-    /// `Transfer-Encoding` with a coding before `chunked` (`gzip, chunked`): HAProxy answers 422.
-    case unsupportedTransferCoding
     case duplicateHost
     case invalidChunkSize
     case invalidChunkFraming
@@ -49,20 +47,10 @@ public enum HTTP1ParseError: Error, Equatable, Sendable, CustomStringConvertible
         case .conflictingContentLength: "conflicting Content-Length values"
         case .contentLengthWithTransferEncoding: "both Content-Length and Transfer-Encoding"
         case .invalidTransferEncoding: "Transfer-Encoding does not end with a single chunked"
-        case .unsupportedTransferCoding: "unsupported transfer coding before chunked"
         case .duplicateHost: "more than one Host header"
         case .invalidChunkSize: "invalid chunk size"
         case .invalidChunkFraming: "invalid chunk framing"
         case .chunkSizeTooLarge: "chunk size too large"
-        }
-    }
-
-    /// The status a client gets for a request refused with this error.
-    public var requestStatus: Int {
-        switch self {
-        case .unsupportedTransferCoding: 422
-        case .headTooLarge, .tooManyFields: 400
-        default: 400
         }
     }
 }

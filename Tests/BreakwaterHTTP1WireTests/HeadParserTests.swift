@@ -108,8 +108,6 @@ import Testing
                 expected: .conflictingContentLength),
         Refused(name: "different Content-Lengths in a list", wire: bytes("POST / HTTP/1.1\r\nContent-Length: 2, 3\r\n\r\nabc"),
                 expected: .conflictingContentLength),
-        Refused(name: "gzip before chunked (422)", wire: bytes("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
-                expected: .unsupportedTransferCoding),
         Refused(name: "chunked not last", wire: bytes("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
                 expected: .invalidTransferEncoding),
         Refused(name: "identity only", wire: bytes("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n"),
@@ -177,9 +175,21 @@ import Testing
         }
     }
 
-    @Test func statusForRefusals() {
-        #expect(HTTP1ParseError.unsupportedTransferCoding.requestStatus == 422)
-        #expect(HTTP1ParseError.obsFold.requestStatus == 400)
+    @Test func codingBeforeChunkedIsFramedAndFlagged() throws {
+        let wire = Self.bytes("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n")
+        let t = ScanTranscript.scan([wire])
+        let m = try #require(t.messages.first)
+        #expect(m.complete && m.head.framing.chunked && m.head.framing.codingBeforeChunked, "\(t)")
         #expect(HTTP1ParseError.contentLengthWithTransferEncoding.description.contains("Transfer-Encoding"))
+    }
+
+    @Test func fieldTextRoundTrips() {
+        let cases: [[UInt8]] = [Self.bytes("plain"), Self.bytes("caf\u{e9} UTF-8"), [0x72, 0xE9, 0xE7, 0xFF, 0x80], Self.bytes("\u{10FF80}")]
+        for bytes in cases {
+            let text = HTTP1FieldText.string(bytes)
+            #expect((HTTP1FieldText.wireBytes(text) ?? Array(text.utf8)) == bytes || bytes == Self.bytes("\u{10FF80}"), "\(bytes)")
+        }
+        #expect(HTTP1FieldText.string(Self.bytes("caf\u{e9}")) == "caf\u{e9}", "valid UTF-8 stays text")
+        #expect(HTTP1FieldText.wireBytes("plain") == nil && HTTP1FieldText.wireBytes("caf\u{e9}") == nil)
     }
 }

@@ -1,0 +1,102 @@
+import BreakwaterHTTP1Wire
+import NIOCore
+import NIOHTTP1
+
+/// A request refused by the byte-level scanner. It carries the NIOHTTP1 error the proxy handler
+/// already answers (400, `PR--`) and the scanner's own reason for the log and the status.
+struct HTTP1RequestRefused: Error, CustomStringConvertible {
+    let reason: HTTP1ParseError
+    var parserError: HTTPParserError { HTTPParserError(reason) }
+    var description: String { "bad request: \(reason)" }
+}
+
+extension HTTPParserError {
+    /// The NIOHTTP1 error nearest to a scanner refusal (the proxy handler's answers key on these).
+    init(_ reason: HTTP1ParseError) {
+        switch reason {
+        case .invalidMethod: self = .invalidMethod
+        case .invalidTarget: self = .invalidURL
+        case .invalidVersion: self = .invalidVersion
+        case .invalidStatus: self = .invalidStatus
+        case .invalidStartLine: self = .invalidConstant
+        case .invalidHeaderName, .whitespaceBeforeColon, .invalidHeaderValue, .obsFold, .duplicateHost: self = .invalidHeaderToken
+        case .bareCR: self = .lfExpected
+        case .startLineTooLong, .headTooLarge, .tooManyFields: self = .headerOverflow
+        case .invalidContentLength, .conflictingContentLength: self = .invalidContentLength
+        case .contentLengthWithTransferEncoding: self = .unexpectedContentLength
+        case .invalidTransferEncoding: self = .invalidHeaderToken
+        case .invalidChunkSize, .chunkSizeTooLarge, .invalidChunkFraming: self = .invalidChunkSize
+        }
+    }
+}
+
+/// Decodes client bytes with the byte-level scanner into NIOHTTP1 request parts, so the proxy
+/// handler (shared with HTTP/2 streams) keeps one input type. Unlike llhttp it keeps any token
+/// method as spelled (`BREW`, `get`, `M-SEARCH`) and header bytes losslessly (`HTTP1FieldText`);
+/// chunk framing is consumed here and the body reaches the handler as payload slices.
+final class HTTP1RequestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    private var scanner: HTTP1MessageScanner
+
+    init(limits: HTTP1Limits) {
+        scanner = HTTP1MessageScanner(kind: .request, limits: limits)
+    }
+
+    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration) {
+        self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount))
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        while true {
+            let (event, consumed) = buffer.withUnsafeReadableBytes { scanner.next($0) }
+            switch event {
+            case .needMore:
+                buffer.moveReaderIndex(forwardBy: consumed)
+                return .needMoreData
+            case .head(let head):
+                buffer.moveReaderIndex(forwardBy: consumed)
+                context.fireChannelRead(wrapInboundOut(.head(Self.requestHead(head))))
+            case .body:
+                let slice = buffer.readSlice(length: consumed)!
+                context.fireChannelRead(wrapInboundOut(.body(slice)))
+            case .framing:
+                buffer.moveReaderIndex(forwardBy: consumed)
+            case .end:
+                buffer.moveReaderIndex(forwardBy: consumed)
+                context.fireChannelRead(wrapInboundOut(.end(nil)))
+            case .error(let reason):
+                throw HTTP1RequestRefused(reason: reason)
+            }
+        }
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        if buffer.readableBytes > 0 { _ = try decode(context: context, buffer: &buffer) }
+        guard seenEOF else { return .needMoreData }
+        switch scanner.inputClosed() {
+        case .end?:
+            context.fireChannelRead(wrapInboundOut(.end(nil)))
+        case .error?:
+            // The client left mid-request: what the handler treats as a client abort.
+            throw HTTPParserError.invalidEOFState
+        default:
+            break
+        }
+        return .needMoreData
+    }
+
+    /// The NIOHTTP1 head for a scanned one: method as spelled, headers in wire order.
+    static func requestHead(_ head: HTTP1Head) -> HTTPRequestHead {
+        let methodText = String(decoding: head.bytes[head.method], as: UTF8.self)
+        var method = HTTPMethod(rawValue: methodText)
+        if case .MSEARCH = method { method = .RAW(value: methodText) }  // only `MSEARCH` itself maps there
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(head.fields.count)
+        for field in head.fields {
+            headers.append((HTTP1FieldText.string(head.bytes[field.name]), HTTP1FieldText.string(head.bytes[field.value])))
+        }
+        return HTTPRequestHead(version: HTTPVersion(major: head.versionMajor, minor: head.versionMinor), method: method,
+                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: HTTPHeaders(headers))
+    }
+}
