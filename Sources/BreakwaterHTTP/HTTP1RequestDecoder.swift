@@ -38,13 +38,17 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPServerRequestPart
 
     private var scanner: HTTP1MessageScanner
+    /// Told each request's method, so answers to HEAD and CONNECT go out without a body.
+    private let responseEncoder: HTTP1ResponseEncoder?
 
-    init(limits: HTTP1Limits) {
+    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil) {
         scanner = HTTP1MessageScanner(kind: .request, limits: limits)
+        self.responseEncoder = responseEncoder
     }
 
-    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration) {
-        self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount))
+    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil) {
+        self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount),
+                  responseEncoder: responseEncoder)
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -56,7 +60,9 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 return .needMoreData
             case .head(let head):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                context.fireChannelRead(wrapInboundOut(.head(Self.requestHead(head))))
+                let request = Self.requestHead(head)
+                responseEncoder?.recordRequestMethod(request.method)
+                context.fireChannelRead(wrapInboundOut(.head(request)))
             case .body:
                 let slice = buffer.readSlice(length: consumed)!
                 context.fireChannelRead(wrapInboundOut(.body(slice)))

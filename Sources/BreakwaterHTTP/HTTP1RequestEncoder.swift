@@ -19,41 +19,50 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
             isChunked = Self.frame(&head)
             var buffer = context.channel.allocator.buffer(capacity: 256)
             Self.writeStartLine(head, to: &buffer)
-            for (name, value) in head.headers {
-                Self.writeText(name, to: &buffer)
-                buffer.writeStaticString(": ")
-                Self.writeText(value, to: &buffer)
-                buffer.writeStaticString("\r\n")
-            }
-            buffer.writeStaticString("\r\n")
+            Self.writeFields(head.headers, to: &buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
-            guard isChunked && body.readableBytes > 0 else {
-                context.write(wrapOutboundOut(body), promise: promise)
-                return
-            }
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(.byteBuffer(ByteBuffer(staticCRLF: ()))), promise: promise)
+            Self.writeBody(body, chunked: isChunked, context: context, promise: promise)
         case .end(let trailers):
-            guard isChunked else {
-                if let promise { context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise) }
-                return
-            }
-            var buffer = context.channel.allocator.buffer(capacity: 8)
-            buffer.writeStaticString("0\r\n")
-            for (name, value) in trailers ?? [:] {
-                Self.writeText(name, to: &buffer)
-                buffer.writeStaticString(": ")
-                Self.writeText(value, to: &buffer)
-                buffer.writeStaticString("\r\n")
-            }
-            buffer.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            Self.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
         }
+    }
+
+    /// Header lines and the empty line ending the head.
+    static func writeFields(_ headers: HTTPHeaders, to buffer: inout ByteBuffer) {
+        for (name, value) in headers {
+            writeText(name, to: &buffer)
+            buffer.writeStaticString(": ")
+            writeText(value, to: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeBody(_ body: IOData, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        // An empty chunk would end the body: written as nothing, in order.
+        guard chunked && body.readableBytes > 0 else {
+            context.write(NIOAny(body), promise: promise)
+            return
+        }
+        var size = context.channel.allocator.buffer(capacity: 18)
+        size.writeString(String(body.readableBytes, radix: 16))
+        size.writeStaticString("\r\n")
+        context.write(NIOAny(IOData.byteBuffer(size)), promise: nil)
+        context.write(NIOAny(body), promise: nil)
+        context.write(NIOAny(IOData.byteBuffer(ByteBuffer(staticCRLF: ()))), promise: promise)
+    }
+
+    static func writeEnd(_ trailers: HTTPHeaders?, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard chunked else {
+            // Nothing to write, but the promise completes in order behind earlier writes.
+            if let promise { context.write(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise) }
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 8)
+        buffer.writeStaticString("0\r\n")
+        writeFields(trailers ?? [:], to: &buffer)
+        context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
     }
 
     /// NIOHTTP1's framing rules; returns whether the body is chunked.

@@ -49,9 +49,9 @@ extension HTTPProxyHandler {
         if let f = fastCGI {
             try channel.pipeline.syncOperations.addFastCGIClientHandlers(app: f.app, onStderr: f.stderrHandler)
         } else {
-            // Requests leave with the client's method spelling and header bytes (HTTP1RequestEncoder).
+            // Byte-level codec: requests leave and responses arrive with their header bytes intact.
             try channel.pipeline.syncOperations.addHandlers([
-                HTTP1RequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                HTTP1RequestEncoder(), ByteToMessageHandler(HTTP1ResponseDecoder()),
             ])
         }
     }

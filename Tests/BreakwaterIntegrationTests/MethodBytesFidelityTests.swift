@@ -1,5 +1,52 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
+
+/// A server answering every request head with fixed bytes: a HEAD gets a chunked head and no
+/// body, anything else a Latin-1 header and a 2-byte body (what a server's obs-text looks like).
+final class Latin1ResponseBackend: @unchecked Sendable {
+    static let latin1Header: [UInt8] = Array("X-Name: caf".utf8) + [0xE9, 0x20, 0xFF]
+    private(set) var port = 0
+    private var channel: Channel?
+
+    static func start() async throws -> Latin1ResponseBackend {
+        let b = Latin1ResponseBackend()
+        b.channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Latin1Responder()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        b.port = b.channel?.localAddress?.port ?? 0
+        return b
+    }
+
+    func stop() async { try? await channel?.close().get() }
+}
+
+final class Latin1Responder: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    var pending: [UInt8] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        pending += unwrapInboundIn(data).readableBytesView
+        while let end = RawHeadRecorder.headEnd(pending) {
+            let isHEAD = pending.starts(with: Array("HEAD ".utf8))
+            pending.removeFirst(end)
+            var out = context.channel.allocator.buffer(capacity: 128)
+            if isHEAD {
+                out.writeString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n")
+            } else {
+                out.writeString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+            }
+            out.writeBytes(Latin1ResponseBackend.latin1Header)
+            out.writeString("\r\n\r\n")
+            if !isHEAD { out.writeString("ok") }
+            context.writeAndFlush(NIOAny(out), promise: nil)
+        }
+    }
+}
 
 extension Integration {
     /// Issue 9 #13 on the byte-level request scanner: any token method and any header byte
@@ -65,6 +112,30 @@ extension Integration {
             }
             #expect(theirs.last?.1.map { Self.contains($0, Array("content-disposition: ".utf8) + Self.latin1Value) } == true)
             await raw.stop()
+        }
+
+        @Test("#13 A server's Latin-1 header bytes reach the client unchanged; a HEAD answer carries no body")
+        func responseBytesAndHEAD() async throws {
+            let backend = try await Latin1ResponseBackend.start()
+            let proxy = try await ProxyProcess { port in
+                config(port: port, frontend: "    default_backend be", backends: "backend be\n    server s 127.0.0.1:\(backend.port)")
+            }
+            let c = try await RawClient.connect(port: proxy.port)
+            try await c.send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = await waitUntil(timeout: 5) { c.bytes.count >= 4 && RawHeadRecorder.headEnd(c.bytes) != nil }
+            try await c.send("GET /g HTTP/1.1\r\nHost: x\r\n\r\n")
+            // (RawClient's response parser cannot know the first answer is to a HEAD: count status lines.)
+            _ = await waitUntil(timeout: 5) { c.text.hasSuffix("ok") }
+            #expect(c.text.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "HEAD then GET on one connection: \(c.text)")
+            let bytes = c.bytes
+            #expect(Self.contains(bytes, Latin1ResponseBackend.latin1Header), "Latin-1 bytes kept: \(c.text)")
+            // After the HEAD answer's head comes the GET answer, not a chunked terminator.
+            let firstEnd = try #require(RawHeadRecorder.headEnd(bytes))
+            #expect(Array(bytes[firstEnd...]).starts(with: Array("HTTP/1.1 200".utf8)), "no body after HEAD: \(c.text)")
+            #expect(c.text.hasSuffix("ok"))
+            c.close()
+            await proxy.stop()
+            await backend.stop()
         }
     }
 }

@@ -1,0 +1,90 @@
+import BreakwaterHTTP1Wire
+import NIOCore
+import NIOHTTP1
+
+/// Decodes a server's bytes with the byte-level scanner into NIOHTTP1 response parts, in place
+/// of NIOHTTP1's `HTTPResponseDecoder`: header bytes (obs-text included) are kept losslessly
+/// (`HTTP1FieldText`), and the request heads written out (observed through the
+/// `ByteToMessageHandler`) tell it which responses cannot have a body. Interim 1xx responses
+/// other than 101 are dropped, as NIOHTTP1 does by default.
+final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
+    typealias InboundOut = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+
+    private var scanner = HTTP1MessageScanner(kind: .response)
+    /// Methods of requests written and not answered yet (the proxy sends one at a time).
+    private var methods: [HTTPMethod] = []
+    private var answering: HTTPMethod?
+    private var inInterim = false
+
+    func write(data: HTTPClientRequestPart) {
+        if case .head(let head) = data {
+            methods.append(head.method)
+            if answering == nil && scanner.isIdle { startAnswer() }
+        }
+    }
+
+    private func startAnswer() {
+        guard !methods.isEmpty else { return }
+        let method = methods.removeFirst()
+        answering = method
+        scanner.expectResponse(toHEAD: method == .HEAD, toCONNECT: method == .CONNECT)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        while true {
+            let (event, consumed) = buffer.withUnsafeReadableBytes { scanner.next($0) }
+            switch event {
+            case .needMore:
+                buffer.moveReaderIndex(forwardBy: consumed)
+                return .needMoreData
+            case .head(let head):
+                buffer.moveReaderIndex(forwardBy: consumed)
+                inInterim = (100..<200).contains(head.status) && head.status != 101
+                if !inInterim { context.fireChannelRead(wrapInboundOut(.head(Self.responseHead(head)))) }
+            case .body:
+                let slice = buffer.readSlice(length: consumed)!
+                if !inInterim { context.fireChannelRead(wrapInboundOut(.body(slice))) }
+            case .framing:
+                buffer.moveReaderIndex(forwardBy: consumed)
+            case .end:
+                buffer.moveReaderIndex(forwardBy: consumed)
+                if inInterim {
+                    inInterim = false
+                } else {
+                    answering = nil
+                    startAnswer()
+                    context.fireChannelRead(wrapInboundOut(.end(nil)))
+                }
+            case .error(let reason):
+                throw HTTPParserError(reason)
+            }
+        }
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        if buffer.readableBytes > 0 { _ = try decode(context: context, buffer: &buffer) }
+        guard seenEOF else { return .needMoreData }
+        switch scanner.inputClosed() {
+        case .end?:
+            answering = nil
+            context.fireChannelRead(wrapInboundOut(.end(nil)))
+        case .error?:
+            throw HTTPParserError.invalidEOFState
+        default:
+            break
+        }
+        return .needMoreData
+    }
+
+    static func responseHead(_ head: HTTP1Head) -> HTTPResponseHead {
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(head.fields.count)
+        for field in head.fields {
+            headers.append((HTTP1FieldText.string(head.bytes[field.name]), HTTP1FieldText.string(head.bytes[field.value])))
+        }
+        return HTTPResponseHead(version: HTTPVersion(major: head.versionMajor, minor: head.versionMinor),
+                                status: HTTPResponseStatus(statusCode: head.status, reasonPhrase: HTTP1FieldText.string(head.bytes[head.reason])),
+                                headers: HTTPHeaders(headers))
+    }
+}
