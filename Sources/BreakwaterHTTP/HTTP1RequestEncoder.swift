@@ -86,7 +86,9 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
                 head.headers.remove(name: "transfer-encoding")
                 return false
             }
-            return http11 && head.headers["transfer-encoding"].first == "chunked"
+            // Coding names are case-insensitive: `Chunked` frames a body too (NIOHTTP1 compares
+            // exactly and would forward such a body unframed).
+            return http11 && head.headers["transfer-encoding"].last.map { $0.lowercased().hasSuffix("chunked") } == true
         }
     }
 
