@@ -97,12 +97,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         let methodText = String(decoding: head.bytes[head.method], as: UTF8.self)
         var method = HTTPMethod(rawValue: methodText)
         if case .MSEARCH = method { method = .RAW(value: methodText) }  // only `MSEARCH` itself maps there
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(head.fields.count)
-        for field in head.fields {
-            headers.append((HTTP1FieldText.string(head.bytes[field.name]), HTTP1FieldText.string(head.bytes[field.value])))
-        }
-        return HTTPRequestHead(version: HTTPVersion(major: head.versionMajor, minor: head.versionMinor), method: method,
-                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: HTTPHeaders(headers))
+        return HTTPRequestHead(version: head.nioVersion, method: method,
+                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: head.nioHeaders)
     }
 }

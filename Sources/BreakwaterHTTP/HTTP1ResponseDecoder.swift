@@ -78,13 +78,8 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
     }
 
     static func responseHead(_ head: HTTP1Head) -> HTTPResponseHead {
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(head.fields.count)
-        for field in head.fields {
-            headers.append((HTTP1FieldText.string(head.bytes[field.name]), HTTP1FieldText.string(head.bytes[field.value])))
-        }
-        return HTTPResponseHead(version: HTTPVersion(major: head.versionMajor, minor: head.versionMinor),
-                                status: HTTPResponseStatus(statusCode: head.status, reasonPhrase: HTTP1FieldText.string(head.bytes[head.reason])),
-                                headers: HTTPHeaders(headers))
+        HTTPResponseHead(version: head.nioVersion,
+                         status: HTTPResponseStatus(statusCode: head.status, reasonPhrase: HTTP1FieldText.string(head.bytes[head.reason])),
+                         headers: head.nioHeaders)
     }
 }
