@@ -53,23 +53,19 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         while true {
-            let (event, consumed) = buffer.withUnsafeReadableBytes { scanner.next($0) }
+            let (event, body) = scanner.next(consuming: &buffer)
             switch event {
             case .needMore:
-                buffer.moveReaderIndex(forwardBy: consumed)
                 return .needMoreData
             case .head(let head):
-                buffer.moveReaderIndex(forwardBy: consumed)
                 let request = Self.requestHead(head)
                 responseEncoder?.recordRequestMethod(request.method)
                 context.fireChannelRead(wrapInboundOut(.head(request)))
             case .body:
-                let slice = buffer.readSlice(length: consumed)!
-                context.fireChannelRead(wrapInboundOut(.body(slice)))
+                context.fireChannelRead(wrapInboundOut(.body(body!)))
             case .framing:
-                buffer.moveReaderIndex(forwardBy: consumed)
+                continue
             case .end:
-                buffer.moveReaderIndex(forwardBy: consumed)
                 context.fireChannelRead(wrapInboundOut(.end(nil)))
             case .error(let reason):
                 throw HTTP1RequestRefused(reason: reason)
@@ -79,16 +75,8 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         if buffer.readableBytes > 0 { _ = try decode(context: context, buffer: &buffer) }
-        guard seenEOF else { return .needMoreData }
-        switch scanner.inputClosed() {
-        case .end?:
-            context.fireChannelRead(wrapInboundOut(.end(nil)))
-        case .error?:
-            // The client left mid-request: what the handler treats as a client abort.
-            throw HTTPParserError.invalidEOFState
-        default:
-            break
-        }
+        // A client leaving mid-request is a client abort for the handler (`invalidEOFState`).
+        if seenEOF, try scanner.closeInput() { context.fireChannelRead(wrapInboundOut(.end(nil))) }
         return .needMoreData
     }
 

@@ -33,22 +33,18 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         while true {
-            let (event, consumed) = buffer.withUnsafeReadableBytes { scanner.next($0) }
+            let (event, body) = scanner.next(consuming: &buffer)
             switch event {
             case .needMore:
-                buffer.moveReaderIndex(forwardBy: consumed)
                 return .needMoreData
             case .head(let head):
-                buffer.moveReaderIndex(forwardBy: consumed)
                 inInterim = (100..<200).contains(head.status) && head.status != 101
                 if !inInterim { context.fireChannelRead(wrapInboundOut(.head(Self.responseHead(head)))) }
             case .body:
-                let slice = buffer.readSlice(length: consumed)!
-                if !inInterim { context.fireChannelRead(wrapInboundOut(.body(slice))) }
+                if !inInterim { context.fireChannelRead(wrapInboundOut(.body(body!))) }
             case .framing:
-                buffer.moveReaderIndex(forwardBy: consumed)
+                continue
             case .end:
-                buffer.moveReaderIndex(forwardBy: consumed)
                 if inInterim {
                     inInterim = false
                 } else {
@@ -64,15 +60,9 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         if buffer.readableBytes > 0 { _ = try decode(context: context, buffer: &buffer) }
-        guard seenEOF else { return .needMoreData }
-        switch scanner.inputClosed() {
-        case .end?:
+        if seenEOF, try scanner.closeInput() {
             answering = nil
             context.fireChannelRead(wrapInboundOut(.end(nil)))
-        case .error?:
-            throw HTTPParserError.invalidEOFState
-        default:
-            break
         }
         return .needMoreData
     }
