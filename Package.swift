@@ -23,6 +23,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "BreakwaterCore"),
+        // HTTP/1.x wire scanning on bytes (no dependencies, so the fuzz build links it alone).
+        .target(name: "BreakwaterHTTP1Wire"),
         .target(
             name: "CBreakwaterOpenSSL",
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
@@ -70,6 +72,7 @@ let package = Package(
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterACL", "BreakwaterBalancing",
                 "BreakwaterObservability", "BreakwaterStickTables", "BreakwaterFastCGI", "BreakwaterTLS",
+                "BreakwaterHTTP1Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -192,6 +195,7 @@ let package = Package(
         ),
         .testTarget(name: "BreakwaterDashboardTests", dependencies: ["BreakwaterObservability", "BreakwaterCore"], exclude: ["Driver"]),
         .testTarget(name: "BreakwaterDrillsTests", dependencies: ["BreakwaterDrills"]),
+        .testTarget(name: "BreakwaterHTTP1WireTests", dependencies: ["BreakwaterHTTP1Wire"]),
         .testTarget(name: "BreakwaterConfigTests", dependencies: ["BreakwaterConfig", "BreakwaterConfigModel"], exclude: ["Fixtures"]),
         .testTarget(
             name: "BreakwaterStickTablesTests",

@@ -16,6 +16,12 @@ for dir in Tests/*/; do
         failed+=("$target")
     fi
 done
+# The HTTP/1 scanners under libFuzzer for a bounded time (its corpus is also replayed by BreakwaterHTTP1WireTests).
+echo "=== fuzz-http1 (60 s)"
+if ! scripts/fuzz-http1.sh 60 > .build/fuzz-http1.log 2>&1; then
+    tail -40 .build/fuzz-http1.log
+    failed+=("fuzz-http1")
+fi
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED test targets: ${failed[*]}" >&2
     exit 1

@@ -49,7 +49,10 @@ extension HTTPProxyHandler {
         if let f = fastCGI {
             try channel.pipeline.syncOperations.addFastCGIClientHandlers(app: f.app, onStderr: f.stderrHandler)
         } else {
-            try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+            // Byte-level codec: requests leave and responses arrive with their header bytes intact.
+            try channel.pipeline.syncOperations.addHandlers([
+                HTTP1RequestEncoder(), ByteToMessageHandler(HTTP1ResponseDecoder()),
+            ])
         }
     }
 

@@ -138,7 +138,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let parserError = error as? HTTPParserError {
+        if let parserError = error as? HTTPParserError ?? (error as? HTTP1RequestRefused)?.parserError {
             // Already answered (e.g. the 408 of a timeout, whose close makes the decoder report the
             // partial head): one request, one answer, one log line.
             if parseFailed || closing { return }

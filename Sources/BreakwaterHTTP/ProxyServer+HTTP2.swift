@@ -35,10 +35,10 @@ extension ProxyServer {
         if !isTLS { try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true) }
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(io)
-        try sync.configureHTTPServerPipeline(
-            position: .last, withPipeliningAssistance: false, withServerUpgrade: nil,
-            withErrorHandling: false, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        // The byte-level scanner in place of llhttp: any token method, header bytes kept both ways.
+        let encoder = HTTP1ResponseEncoder()
+        try sync.addHandler(encoder)
+        try sync.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits, responseEncoder: encoder)))
         let proxy = HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS)
         proxy.acceptedEarlier = acceptedEarlier
         try sync.addHandler(proxy)

@@ -1,0 +1,91 @@
+import BreakwaterHTTP1Wire
+import NIOCore
+import NIOHTTP1
+
+/// A request refused by the byte-level scanner. It carries the NIOHTTP1 error the proxy handler
+/// already answers (400, `PR--`) and the scanner's own reason for the log and the status.
+struct HTTP1RequestRefused: Error, CustomStringConvertible {
+    let reason: HTTP1ParseError
+    var parserError: HTTPParserError { HTTPParserError(reason) }
+    var description: String { "bad request: \(reason)" }
+}
+
+extension HTTPParserError {
+    /// The NIOHTTP1 error nearest to a scanner refusal (the proxy handler's answers key on these).
+    init(_ reason: HTTP1ParseError) {
+        switch reason {
+        case .invalidMethod: self = .invalidMethod
+        case .invalidTarget: self = .invalidURL
+        case .invalidVersion: self = .invalidVersion
+        case .invalidStatus: self = .invalidStatus
+        case .invalidStartLine: self = .invalidConstant
+        case .invalidHeaderName, .whitespaceBeforeColon, .invalidHeaderValue, .obsFold, .duplicateHost: self = .invalidHeaderToken
+        case .bareCR: self = .lfExpected
+        case .startLineTooLong, .headTooLarge, .tooManyFields: self = .headerOverflow
+        case .invalidContentLength, .conflictingContentLength: self = .invalidContentLength
+        case .contentLengthWithTransferEncoding: self = .unexpectedContentLength
+        case .invalidTransferEncoding: self = .invalidHeaderToken
+        case .invalidChunkSize, .chunkSizeTooLarge, .invalidChunkFraming: self = .invalidChunkSize
+        }
+    }
+}
+
+/// Decodes client bytes with the byte-level scanner into NIOHTTP1 request parts, so the proxy
+/// handler (shared with HTTP/2 streams) keeps one input type. Unlike llhttp it keeps any token
+/// method as spelled (`BREW`, `get`, `M-SEARCH`) and header bytes losslessly (`HTTP1FieldText`);
+/// chunk framing is consumed here and the body reaches the handler as payload slices.
+final class HTTP1RequestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    private var scanner: HTTP1MessageScanner
+    /// Told each request's method, so answers to HEAD and CONNECT go out without a body.
+    private let responseEncoder: HTTP1ResponseEncoder?
+
+    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil) {
+        scanner = HTTP1MessageScanner(kind: .request, limits: limits)
+        self.responseEncoder = responseEncoder
+    }
+
+    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil) {
+        self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount),
+                  responseEncoder: responseEncoder)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        while true {
+            let (event, body) = scanner.next(consuming: &buffer)
+            switch event {
+            case .needMore:
+                return .needMoreData
+            case .head(let head):
+                let request = Self.requestHead(head)
+                responseEncoder?.recordRequestMethod(request.method)
+                context.fireChannelRead(wrapInboundOut(.head(request)))
+            case .body:
+                context.fireChannelRead(wrapInboundOut(.body(body!)))
+            case .framing:
+                continue
+            case .end:
+                context.fireChannelRead(wrapInboundOut(.end(nil)))
+            case .error(let reason):
+                throw HTTP1RequestRefused(reason: reason)
+            }
+        }
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        if buffer.readableBytes > 0 { _ = try decode(context: context, buffer: &buffer) }
+        // A client leaving mid-request is a client abort for the handler (`invalidEOFState`).
+        if seenEOF, try scanner.closeInput() { context.fireChannelRead(wrapInboundOut(.end(nil))) }
+        return .needMoreData
+    }
+
+    /// The NIOHTTP1 head for a scanned one: method as spelled, headers in wire order.
+    static func requestHead(_ head: HTTP1Head) -> HTTPRequestHead {
+        let methodText = String(decoding: head.bytes[head.method], as: UTF8.self)
+        var method = HTTPMethod(rawValue: methodText)
+        if case .MSEARCH = method { method = .RAW(value: methodText) }  // only `MSEARCH` itself maps there
+        return HTTPRequestHead(version: head.nioVersion, method: method,
+                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: head.nioHeaders)
+    }
+}

@@ -1,0 +1,116 @@
+import BreakwaterHTTP1Wire
+import NIOCore
+import NIOHTTP1
+
+/// Writes request parts towards a server, in place of NIOHTTP1's `HTTPRequestEncoder`: the
+/// method exactly as the client spelled it and header bytes restored from their lossless text
+/// (`HTTP1FieldText`), so obs-text reaches the server byte for byte. Framing follows the same
+/// rules as NIOHTTP1's encoder (a length wins; a body-bearing method without one is chunked on
+/// HTTP/1.1), which the proxy's HTTP/2 and FastCGI-less paths rely on.
+final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    private var isChunked = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            isChunked = Self.frame(&head)
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            Self.writeStartLine(head, to: &buffer)
+            Self.writeFields(head.headers, to: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let body):
+            Self.writeBody(body, chunked: isChunked, context: context, promise: promise)
+        case .end(let trailers):
+            Self.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
+        }
+    }
+
+    /// Header lines and the empty line ending the head.
+    static func writeFields(_ headers: HTTPHeaders, to buffer: inout ByteBuffer) {
+        for (name, value) in headers {
+            writeText(name, to: &buffer)
+            buffer.writeStaticString(": ")
+            writeText(value, to: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeBody(_ body: IOData, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        // An empty chunk would end the body: written as nothing, in order.
+        guard chunked && body.readableBytes > 0 else {
+            context.write(NIOAny(body), promise: promise)
+            return
+        }
+        var size = context.channel.allocator.buffer(capacity: 18)
+        size.writeString(String(body.readableBytes, radix: 16))
+        size.writeStaticString("\r\n")
+        context.write(NIOAny(IOData.byteBuffer(size)), promise: nil)
+        context.write(NIOAny(body), promise: nil)
+        context.write(NIOAny(IOData.byteBuffer(ByteBuffer(staticCRLF: ()))), promise: promise)
+    }
+
+    static func writeEnd(_ trailers: HTTPHeaders?, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard chunked else {
+            // Nothing to write, but the promise completes in order behind earlier writes.
+            if let promise { context.write(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise) }
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 8)
+        buffer.writeStaticString("0\r\n")
+        writeFields(trailers ?? [:], to: &buffer)
+        context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+    }
+
+    /// NIOHTTP1's framing rules; returns whether the body is chunked.
+    static func frame(_ head: inout HTTPRequestHead) -> Bool {
+        let http11 = head.version.major == 1 && head.version.minor >= 1
+        switch head.method {
+        case .TRACE:
+            head.headers.remove(name: "content-length")
+            head.headers.remove(name: "transfer-encoding")
+            return false
+        case .POST, .PUT, .PATCH:
+            if head.headers.contains(name: "content-length") {
+                head.headers.remove(name: "transfer-encoding")
+                return false
+            }
+            guard http11 else { return false }
+            head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            return true
+        default:
+            if head.headers.contains(name: "content-length") {
+                head.headers.remove(name: "transfer-encoding")
+                return false
+            }
+            // Coding names are case-insensitive: `Chunked` frames a body too (NIOHTTP1 compares
+            // exactly and would forward such a body unframed).
+            return http11 && head.headers["transfer-encoding"].last.map { $0.lowercased().hasSuffix("chunked") } == true
+        }
+    }
+
+    static func writeStartLine(_ head: HTTPRequestHead, to buffer: inout ByteBuffer) {
+        buffer.writeString(head.method.rawValue)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(head.uri)
+        buffer.writeStaticString(" HTTP/")
+        buffer.writeString(String(head.version.major))
+        buffer.writeInteger(UInt8(ascii: "."))
+        buffer.writeString(String(head.version.minor))
+        buffer.writeStaticString("\r\n")
+    }
+
+    @inline(__always) static func writeText(_ text: String, to buffer: inout ByteBuffer) {
+        if let bytes = HTTP1FieldText.wireBytes(text) { buffer.writeBytes(bytes) } else { buffer.writeString(text) }
+    }
+}
+
+extension ByteBuffer {
+    init(staticCRLF: Void) {
+        self.init()
+        writeStaticString("\r\n")
+    }
+}

@@ -1,0 +1,75 @@
+import BreakwaterHTTP1Wire
+import NIOCore
+import NIOHTTP1
+
+/// Writes response parts to an HTTP/1.1 client, in place of NIOHTTP1's `HTTPResponseEncoder`:
+/// header bytes restored from their lossless text (`HTTP1FieldText`), so a server's obs-text
+/// reaches the client byte for byte. Framing follows NIOHTTP1's rules; the request decoder
+/// records each request's method so answers to HEAD and CONNECT carry no body.
+final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = IOData
+
+    private var isChunked = false
+    private var suppressBody = false
+    /// Methods of requests not answered yet (pipelined requests queue here); bounded by the
+    /// decoder, which stops reading while requests wait.
+    private var methods: [HTTPMethod] = []
+
+    func recordRequestMethod(_ method: HTTPMethod) {
+        methods.append(method)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            let code = Int(head.status.code)
+            let interim = (100..<200).contains(code) && code != 101
+            var toConnect = false
+            if !interim, !methods.isEmpty {
+                let method = methods.removeFirst()
+                suppressBody = method == .HEAD || method == .CONNECT
+                toConnect = method == .CONNECT
+            }
+            let chunked = Self.frame(&head, hasBody: !toConnect && head.status.mayHaveResponseBody)
+            isChunked = suppressBody ? false : chunked
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            buffer.writeStaticString("HTTP/")
+            buffer.writeString(String(head.version.major))
+            buffer.writeInteger(UInt8(ascii: "."))
+            buffer.writeString(String(head.version.minor))
+            buffer.writeInteger(UInt8(ascii: " "))
+            buffer.writeString(String(code))
+            buffer.writeInteger(UInt8(ascii: " "))
+            HTTP1RequestEncoder.writeText(head.status.reasonPhrase, to: &buffer)
+            buffer.writeStaticString("\r\n")
+            HTTP1RequestEncoder.writeFields(head.headers, to: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let body):
+            if suppressBody {
+                promise?.succeed(())
+                return
+            }
+            HTTP1RequestEncoder.writeBody(body, chunked: isChunked, context: context, promise: promise)
+        case .end(let trailers):
+            suppressBody = false
+            HTTP1RequestEncoder.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
+        }
+    }
+
+    /// NIOHTTP1's response framing; returns whether the body is chunked.
+    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> Bool {
+        guard hasBody else {
+            head.headers.remove(name: "content-length")
+            head.headers.remove(name: "transfer-encoding")
+            return false
+        }
+        if head.headers.contains(name: "content-length") {
+            head.headers.remove(name: "transfer-encoding")
+            return false
+        }
+        guard head.version.major == 1 && head.version.minor >= 1 else { return false }
+        head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        return true
+    }
+}

@@ -1,0 +1,144 @@
+/// The framing state machine of one HTTP/1.x connection direction: heads, bodies and message
+/// ends, across pipelined messages and reads split at any byte.
+///
+/// `next(_:)` is called with the unconsumed input until it returns `.needMore`; each event says
+/// how many input bytes it covers. Bodies are passed through (`.body` payload, `.framing` chunk
+/// framing), never copied or re-encoded.
+public struct HTTP1MessageScanner: Sendable {
+    public enum Event: Sendable, Equatable {
+        /// All input was taken; nothing to report until more arrives.
+        case needMore
+        case head(HTTP1Head)
+        /// Body payload bytes.
+        case body
+        /// Chunked framing bytes (sizes, CRLFs, trailers): forwarded as they are, not payload.
+        case framing
+        /// The message is complete (the bytes covered, possibly none, are its last framing).
+        case end
+        case error(HTTP1ParseError)
+    }
+
+    private enum State: Sendable {
+        case head(HTTP1HeadParser)
+        case pendingEnd
+        case length(Int)
+        case chunked(HTTP1ChunkedFramer)
+        case untilClose
+        case tunnel
+        case failed(HTTP1ParseError)
+    }
+
+    public let kind: HTTP1Head.Kind
+    public let limits: HTTP1Limits
+    private var state: State
+    /// Responses: the method of the request being answered decides whether a body follows.
+    private var requestWasHEAD = false
+    private var requestWasCONNECT = false
+
+    public init(kind: HTTP1Head.Kind, limits: HTTP1Limits = HTTP1Limits()) {
+        self.kind = kind
+        self.limits = limits
+        self.state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+    }
+
+    /// For a response scanner: which request the next response answers.
+    public mutating func expectResponse(toHEAD: Bool, toCONNECT: Bool = false) {
+        requestWasHEAD = toHEAD
+        requestWasCONNECT = toCONNECT
+    }
+
+    /// True between messages with no byte of the next one seen.
+    public var isIdle: Bool {
+        if case .head(let parser) = state { return !parser.hasStarted }
+        return false
+    }
+
+    public mutating func next(_ input: UnsafeRawBufferPointer) -> (event: Event, consumed: Int) {
+        switch state {
+        case .failed(let e):
+            return (.error(e), 0)
+        case .pendingEnd:
+            state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+            return (.end, 0)
+        case .tunnel, .untilClose:
+            return input.isEmpty ? (.needMore, 0) : (.body, input.count)
+        case .length(let remaining):
+            if input.isEmpty { return (.needMore, 0) }
+            let take = min(remaining, input.count)
+            state = take == remaining ? .pendingEnd : .length(remaining - take)
+            return (.body, take)
+        case .chunked(var framer):
+            if input.isEmpty { return (.needMore, 0) }
+            state = .failed(.invalidChunkFraming)  // not left in a copied state while mutating
+            let piece = framer.next(input)
+            switch piece {
+            case .data(let n):
+                state = .chunked(framer)
+                return (.body, n)
+            case .framing(let n):
+                state = .chunked(framer)
+                return (.framing, n)
+            case .end(let n):
+                state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+                return (.end, n)
+            case .error(let e):
+                state = .failed(e)
+                return (.error(e), 0)
+            }
+        case .head(var parser):
+            if input.isEmpty { return (.needMore, 0) }
+            state = .failed(.invalidStartLine)
+            switch parser.parse(input) {
+            case .needMore:
+                state = .head(parser)
+                return (.needMore, input.count)
+            case .error(let e):
+                state = .failed(e)
+                return (.error(e), 0)
+            case .head(let head, let consumed):
+                state = bodyState(after: head)
+                return (.head(head), consumed)
+            }
+        }
+    }
+
+    /// The input ended (the peer closed or shut down its side). A body that runs until close ends
+    /// here; inside any other message it is a truncated message.
+    public mutating func inputClosed() -> Event? {
+        switch state {
+        case .untilClose, .tunnel:
+            state = .failed(.invalidStartLine)
+            return .end
+        case .pendingEnd:
+            state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+            return .end
+        case .head(let parser) where !parser.hasStarted:
+            return nil
+        case .failed:
+            return nil
+        default:
+            state = .failed(.invalidStartLine)
+            return .error(.invalidStartLine)
+        }
+    }
+
+    private func bodyState(after head: HTTP1Head) -> State {
+        switch kind {
+        case .request:
+            switch HTTP1BodyFraming.request(head) {
+            case .none: return .pendingEnd
+            case .length(let n): return .length(n)
+            case .chunked: return .chunked(HTTP1ChunkedFramer(maxTrailerBytes: limits.maxHeadBytes))
+            case .untilClose: return .untilClose
+            }
+        case .response:
+            if head.status == 101 { return .tunnel }
+            switch HTTP1BodyFraming.response(head, requestWasHEAD: requestWasHEAD, requestWasCONNECT: requestWasCONNECT) {
+            case .none: return .pendingEnd
+            case .length(let n): return .length(n)
+            case .chunked: return .chunked(HTTP1ChunkedFramer(maxTrailerBytes: limits.maxHeadBytes))
+            case .untilClose: return .untilClose
+            }
+        }
+    }
+}
