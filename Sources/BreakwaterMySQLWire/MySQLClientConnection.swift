@@ -44,9 +44,26 @@ public final class MySQLClientConnection: Sendable {
         to address: SocketAddress, user: String, password: String, database: String? = nil,
         on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10)
     ) -> EventLoopFuture<MySQLClientConnection> {
+        connect(describing: "\(address)", user: user, password: password, database: database, on: eventLoop,
+                connectTimeout: connectTimeout) { $0.connect(to: address) }
+    }
+
+    /// Connects to a host name or address (resolved by NIO, never blocking the event loop's caller).
+    public static func connect(
+        host: String, port: Int, user: String, password: String, database: String? = nil,
+        on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10)
+    ) -> EventLoopFuture<MySQLClientConnection> {
+        connect(describing: "\(host):\(port)", user: user, password: password, database: database, on: eventLoop,
+                connectTimeout: connectTimeout) { $0.connect(host: host, port: port) }
+    }
+
+    private static func connect(
+        describing address: String, user: String, password: String, database: String?, on eventLoop: EventLoop,
+        connectTimeout: TimeAmount, open: (ClientBootstrap) -> EventLoopFuture<Channel>
+    ) -> EventLoopFuture<MySQLClientConnection> {
         let handshake = eventLoop.makePromise(of: ServerInfo.self)
         let auth = MySQLClientAuthStateMachine(username: user, password: password, database: database)
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -58,7 +75,7 @@ public final class MySQLClientConnection: Sendable {
                     )
                 }
             }
-            .connect(to: address)
+        return open(bootstrap)
             .flatMapErrorThrowing { error in
                 handshake.fail(error)
                 throw MySQLWireError.connectionClosed("before it opened: connecting to \(address) failed: \(error)")
