@@ -116,6 +116,12 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
             } else if !machine.hasBackend {
                 returnBackend()
             }
+        case .changedUser(let reply, let closeBackend):
+            if closeBackend {
+                backend?.close()
+                backend = nil
+            }
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         case .forwardToClient(let p, let done, let release):
             if done {
                 context.writeAndFlush(wrapOutboundOut(p), promise: nil)

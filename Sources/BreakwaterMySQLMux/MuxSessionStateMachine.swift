@@ -51,6 +51,8 @@ struct MuxSessionStateMachine {
         case sendToBackend([MySQLPacket], replay: Bool)
         /// A preparation failed: tell the client; the connection is closed (state unknown) or returned to the pool.
         case preparationFailed(MySQLPacket, closeBackend: Bool)
+        /// COM_CHANGE_USER succeeded: close the held connection (its session belongs to the old user), then reply.
+        case changedUser(MySQLPacket, closeBackend: Bool)
         /// Pass a backend packet to the client; when `releaseBackend`, the backend connection goes back to the pool.
         case forwardToClient(MySQLPacket, responseDone: Bool, releaseBackend: Bool)
         case close
@@ -85,8 +87,12 @@ struct MuxSessionStateMachine {
     private var lastInsertIDPending = false
     private var resetRequested = false
 
+    /// The greeting's scramble, which COM_CHANGE_USER's answer is computed with too.
+    private let scramble: [UInt8]
+
     init(scramble: [UInt8], multiplexing: Bool) {
         state = .handshaking(scramble: scramble)
+        self.scramble = scramble
         self.multiplexing = multiplexing
         if !multiplexing { pins.insert(.multiplexingOff) }
     }
@@ -98,6 +104,7 @@ struct MuxSessionStateMachine {
         case .handshaking(let scramble):
             return handshakeResponse(p, scramble: scramble, lookupUser: lookupUser)
         case .idle:
+            if p.header == MySQLCommand.changeUser.rawValue { return changeUser(p, lookupUser: lookupUser) }
             return command(p)
         case .awaitingBackend, .preparing, .running:
             // A client may pipeline; Breakwater serves one statement at a time per session.
@@ -118,20 +125,49 @@ struct MuxSessionStateMachine {
             state = .closed
             return .replyAndClose([err(1043, "08S01", "Bad handshake: \(error)", seq: p.sequenceID &+ 1)])
         }
-        guard let user = lookupUser(response.username),
-            (response.authPluginName ?? MySQLAuthPlugin.nativePassword) == MySQLAuthPlugin.nativePassword
-                ? MySQLAuthPlugin.verifyNativePassword(response: response.authResponse, scramble: scramble, storedPassword: user.password)
-                : MySQLAuthPlugin.verifyCachingSHA2(response: response.authResponse, scramble: scramble, plainPassword: user.password)
-        else {
+        guard let user = verify(response.username, response.authResponse, plugin: response.authPluginName, lookupUser: lookupUser) else {
             state = .closed
-            return .replyAndClose([err(1045, "28000",
-                "Access denied for user '\(response.username)' (using password: \(response.authResponse.isEmpty ? "NO" : "YES"))",
-                seq: p.sequenceID &+ 1)])
+            return .replyAndClose([accessDenied(response.username, response.authResponse, seq: p.sequenceID &+ 1)])
         }
         self.user = user
         database = response.database
         state = .idle
         return .authenticated(user: user, database: response.database)
+    }
+
+    private func verify(_ name: String, _ response: [UInt8], plugin: String?, lookupUser: (String) -> MuxRuntimeConfig.User?) -> MuxRuntimeConfig.User? {
+        guard let user = lookupUser(name) else { return nil }
+        let ok = (plugin ?? MySQLAuthPlugin.nativePassword) == MySQLAuthPlugin.nativePassword
+            ? MySQLAuthPlugin.verifyNativePassword(response: response, scramble: scramble, storedPassword: user.password)
+            : MySQLAuthPlugin.verifyCachingSHA2(response: response, scramble: scramble, plainPassword: user.password)
+        return ok ? user : nil
+    }
+
+    private func accessDenied(_ name: String, _ response: [UInt8], seq: UInt8) -> MySQLPacket {
+        err(1045, "28000", "Access denied for user '\(name)' (using password: \(response.isEmpty ? "NO" : "YES"))", seq: seq)
+    }
+
+    /// COM_CHANGE_USER: a fresh login on the same client connection. Every pin ends and the session's state is
+    /// dropped; a held backend connection is closed (it still runs as the old user), the next statement borrows anew.
+    private mutating func changeUser(_ p: MySQLPacket, lookupUser: (String) -> MuxRuntimeConfig.User?) -> Action {
+        guard let request = try? MySQLChangeUser(payload: p.payload) else {
+            state = .closed
+            return .replyAndClose([err(1047, "08S01", "Malformed COM_CHANGE_USER", seq: 1)])
+        }
+        guard let newUser = verify(request.username, request.authResponse, plugin: request.authPluginName, lookupUser: lookupUser) else {
+            state = .closed
+            return .replyAndClose([accessDenied(request.username, request.authResponse, seq: 1)])
+        }
+        let held = hasBackend
+        user = newUser
+        database = request.database
+        hasBackend = false
+        pins = multiplexing ? [] : [.multiplexingOff]
+        sessionVariables = MuxSessionVariables()
+        statements = [:]
+        lastInsertIDPending = false
+        lastStatus = .autocommit
+        return .changedUser(ok(seq: 1), closeBackend: held)
     }
 
     private mutating func command(_ p: MySQLPacket) -> Action {
@@ -145,8 +181,6 @@ struct MuxSessionStateMachine {
             return .close
         case .ping:
             return .reply([ok(seq: 1)])
-        case .changeUser:
-            return .reply([err(1047, "08S01", "Breakwater does not support COM_CHANGE_USER yet; reconnect as the other user", seq: 1)])
         case .resetConnection where !hasBackend:
             pins = multiplexing ? [] : [.multiplexingOff]
             sessionVariables = MuxSessionVariables()

@@ -30,6 +30,8 @@ public final class MySQLClientConnection: Sendable {
         /// The server's thread id for this connection (what CONNECTION_ID() returns).
         public var connectionID: UInt32
         public var capabilities: MySQLCapabilities
+        /// The greeting's scramble (COM_CHANGE_USER answers with it).
+        public var scramble: [UInt8] = []
     }
 
     public let channel: Channel
@@ -130,6 +132,14 @@ public final class MySQLClientConnection: Sendable {
     public func execute(statementID: UInt32, parameters: [String?]) async throws -> MySQLRawResponse {
         let payload = MySQLBinaryProtocol.executePayload(statementID: statementID, parameters: parameters)
         return try await send(payload, kind: .resultSet).get()
+    }
+
+    /// COM_CHANGE_USER with mysql_native_password (a server that answers with an auth switch gets an error).
+    public func changeUser(user: String, password: String, database: String? = nil) async throws {
+        let request = MySQLChangeUser(
+            username: user, authResponse: MySQLAuthPlugin.nativePasswordResponse(password: password, scramble: serverInfo.scramble),
+            database: database)
+        _ = try await send(request.encode(), kind: .okOrError).get()
     }
 
     public func closeStatement(_ statementID: UInt32) async throws {

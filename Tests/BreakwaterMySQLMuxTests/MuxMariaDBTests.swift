@@ -24,10 +24,13 @@ final class MuxMariaDBTests: XCTestCase {
         mariadb.stop()
     }
 
-    private func startMux(maxBackend: Int = 4, maxClients: Int = 5000, waitMs: Int = 10000, multiplexing: Bool = true) async throws {
+    private func startMux(
+        maxBackend: Int = 4, maxClients: Int = 5000, waitMs: Int = 10000, multiplexing: Bool = true,
+        otherUsers: [MuxRuntimeConfig.User] = []
+    ) async throws {
         let config = MuxRuntimeConfig(
             servers: [.init(hostgroup: 10, host: "127.0.0.1", port: mariadb.port, maxConnections: maxBackend)],
-            users: [.init(name: "app", password: MySQLAuthPlugin.nativePasswordHash(password: "apppw"), defaultHostgroup: 10)],
+            users: [.init(name: "app", password: MySQLAuthPlugin.nativePasswordHash(password: "apppw"), defaultHostgroup: 10)] + otherUsers,
             maxClientConnections: maxClients, multiplexing: multiplexing, connectTimeoutServerMaxMs: waitMs)
         // Backends are opened with the user's password, so the runtime keeps the plain one for them.
         var runtime = config
@@ -212,6 +215,32 @@ final class MuxMariaDBTests: XCTestCase {
             XCTFail("a closed statement must not run")
         } catch let MySQLWireError.server(err) {
             XCTAssertEqual(err.code, 1243)
+        }
+    }
+
+    func testChangeUserEndsThePinsAndLogsInAsTheOtherUser() async throws {
+        try mariadb.sql("CREATE USER 'reader'@'%' IDENTIFIED BY 'readerpw'; GRANT SELECT ON shop.* TO 'reader'@'%'")
+        try await startMux(maxBackend: 2, otherUsers: [.init(name: "reader", password: "readerpw", defaultHostgroup: 10)])
+        let c = try await client()
+        _ = try await c.query("SET @x = 1")
+        var reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertEqual(reasons, ["user_variable"])
+        try await c.changeUser(user: "reader", password: "readerpw", database: "shop")
+        reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertEqual(reasons, [""])
+        let who = try await c.query("SELECT CURRENT_USER(), @x, DATABASE()").rows
+        XCTAssertEqual(who, [["reader@%", nil, "shop"]])
+        do {
+            _ = try await c.query("INSERT INTO items (name) VALUES ('nope')")
+            XCTFail("the reader may only read")
+        } catch let MySQLWireError.server(err) {
+            XCTAssertEqual(err.code, 1142)
+        }
+        do {
+            try await c.changeUser(user: "app", password: "wrong")
+            XCTFail("expected access denied")
+        } catch let MySQLWireError.server(err) {
+            XCTAssertEqual(err.code, 1045)
         }
     }
 
