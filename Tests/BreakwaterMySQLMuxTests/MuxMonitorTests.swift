@@ -13,23 +13,10 @@ final class MuxMonitorTests: XCTestCase {
         let mariadb = try MariaDBServer()
         defer { mariadb.stop() }
         try mariadb.sql("CREATE USER 'monitor'@'%' IDENTIFIED BY 'monpw'")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        var config = MySQLMuxConfig(name: "main", location: .init(file: "t.cfg", line: 1))
-        config.bind = .init(host: "127.0.0.1", port: 1)
-        config.admin = .init(bind: .init(host: "127.0.0.1", port: 1), user: "admin", password: "admin")
-        let store = try MuxAdminStore(config: config, initial: false)
-        let mux = MySQLMuxServer(eventLoop: group.next(), config: MuxRuntimeConfig())
-        let admin = MuxAdminServer(config: config, store: store, mux: mux, group: group)
-        let muxAddress = try await mux.start(host: "127.0.0.1", port: 0).get()
-        let adminAddress = try await admin.start(host: "127.0.0.1", port: 0).get()
-        let muxPort = try XCTUnwrap(muxAddress?.port)
-        let adminPort = try XCTUnwrap(adminAddress?.port)
-        func adminSQL(_ sql: String) throws -> String {
-            let r = try BreakwaterMySQLMuxTests.run("/usr/bin/mariadb", [
-                "--no-defaults", "-h127.0.0.1", "-P\(adminPort)", "-uadmin", "-padmin", "--skip-ssl", "-N", "-B", "-e", sql])
-            guard r.status == 0 else { throw TestFailure("admin: \(sql): \(r.output)") }
-            return r.output
-        }
+        let h = try MuxAdminHarness()
+        try await h.start()
+        let (group, muxPort) = (h.group, h.muxPort)
+        func adminSQL(_ sql: String) throws -> String { try h.adminSQL(sql) }
         _ = try adminSQL("""
             insert into mysql_servers (hostgroup_id, hostname, port, max_connections) values (10, '127.0.0.1', \(mariadb.port), 4);
             insert into mysql_users (username, password, default_hostgroup) values ('app', 'apppw', 10);
@@ -79,8 +66,6 @@ final class MuxMonitorTests: XCTestCase {
         let rows = Int(try adminSQL("select count(*) from monitor.mysql_server_ping_log").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         XCTAssertGreaterThan(rows, 4)
         try await client.close()
-        _ = try await admin.stop().get()
-        _ = try await mux.stop(grace: .zero).get()
-        try await group.shutdownGracefully()
+        try await h.stop()
     }
 }
