@@ -45,7 +45,7 @@ for _ in $(seq 100); do mariadb --no-defaults -h127.0.0.1 -P"$MUXPORT" -usb -psb
 cpu() { awk '{print $14+$15}' /proc/$BWPID/stat; }
 hz=$(getconf CLK_TCK)
 
-echo "== storm (bench/mysql-storm.py: N clients connect at once, log in, run one SELECT SLEEP(0.05), quit) =="
+[ -n "$STORMS" ] && echo "== storm (bench/mysql-storm.py: N clients connect at once, log in, run one SELECT SLEEP(0.05), quit) =="
 for n in $STORMS; do
     for side in direct breakwater; do
         port=$DBPORT; [ $side = breakwater ] && port=$MUXPORT
