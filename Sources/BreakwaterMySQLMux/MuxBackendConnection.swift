@@ -18,6 +18,10 @@ final class MuxBackendConnection {
     weak var sink: MuxBackendSink?
     var isClosed = false
     var lastUsed: NIODeadline = .now()
+    /// Session variables set on this connection by the sessions that borrowed it (see `MuxSessionVariables`).
+    var variables = MuxSessionVariables()
+    /// Statement text → the server's statement id, for the statements prepared on this connection.
+    var statements: [String: UInt32] = [:]
 
     init(channel: Channel, server: MuxRuntimeConfig.Server, user: String, schema: String?, threadID: UInt32) {
         self.channel = channel
@@ -31,6 +35,11 @@ final class MuxBackendConnection {
 
     func send(_ packet: MySQLPacket) {
         channel.writeAndFlush(packet, promise: nil)
+    }
+
+    func send(_ packets: [MySQLPacket]) {
+        for p in packets { channel.write(p, promise: nil) }
+        channel.flush()
     }
 
     func close() {

@@ -87,8 +87,8 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
                     }
                     self.backend = conn
                     conn.sink = self
-                    conn.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
-                    self.run(self.machine.backendAcquired(), context: context)
+                    try? conn.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
+                    self.run(self.machine.backendAcquired(variables: conn.variables, statements: conn.statements), context: context)
                 case .failure(let error):
                     let packet = error as? MySQLErrorPacket
                         ?? MySQLErrorPacket(code: 9001, message: "Breakwater could not reach a backend: \(error)")
@@ -101,25 +101,52 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
                 return
             }
             backend.send(p)
+        case .sendToBackend(let packets, let replay):
+            guard let backend, !backend.isClosed else {
+                run(machine.backendLost("closed the connection"), context: context)
+                return
+            }
+            if replay { server.countSessionVariableReplay() }
+            backend.send(packets)
+        case .preparationFailed(let p, let closeBackend):
+            context.writeAndFlush(wrapOutboundOut(p), promise: nil)
+            if closeBackend {
+                backend?.close()
+                backend = nil
+            } else if !machine.hasBackend {
+                returnBackend()
+            }
+        case .changedUser(let reply, let closeBackend):
+            if closeBackend {
+                backend?.close()
+                backend = nil
+            }
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         case .forwardToClient(let p, let done, let release):
             if done {
                 context.writeAndFlush(wrapOutboundOut(p), promise: nil)
             } else {
                 context.write(wrapOutboundOut(p), promise: nil)
             }
-            if release, let backend {
-                self.backend = nil
-                backend.channel.setOption(.autoRead, value: true).whenFailure { _ in }
-                server.pool.release(backend)
-            }
+            if release { returnBackend() }
         case .close:
             context.close(promise: nil)
         }
     }
 
+    /// Back to the pool, carrying the session variables the connection now has.
+    private func returnBackend(_ conn: MuxBackendConnection? = nil) {
+        guard let backend = conn ?? backend else { return }
+        self.backend = nil
+        backend.variables = machine.backendVariables
+        backend.statements = machine.backendStatements
+        try? backend.channel.syncOptions?.setOption(.autoRead, value: true)
+        server.pool.release(backend)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if !context.channel.isWritable { context.flush() }
-        backend?.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        try? backend?.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -146,7 +173,7 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
         if let backend {
             self.backend = nil
             // Session state (transactions, variables) dies with the client: a pinned connection is not reused.
-            if machine.isPinned || machine.state.description != "Sleep" { backend.close() } else { server.pool.release(backend) }
+            if machine.isPinned || machine.state.description != "Sleep" { backend.close() } else { returnBackend(backend) }
         }
         context.fireChannelInactive()
     }

@@ -39,6 +39,8 @@ final class MuxPool {
     private var waiters: Deque<Waiter> = []
     private var nextWaiterID = 0
     private var roundRobin = 0
+    /// Servers (`host:port`) the monitor shunned: no new borrows until a ping answers again.
+    private var shunned: Set<String> = []
 
     init(eventLoop: EventLoop, config: MuxRuntimeConfig) {
         self.eventLoop = eventLoop
@@ -57,8 +59,31 @@ final class MuxPool {
         serveWaiters()
     }
 
-    func snapshot() -> [MuxServerStats] {
+    /// The servers as they run: a configured ONLINE server the monitor shunned shows SHUNNED.
+    func runtimeServers() -> [MuxRuntimeConfig.Server] {
         config.servers.map { server in
+            var s = server
+            if s.status == .online, shunned.contains(s.hostPort) { s.status = .shunned }
+            return s
+        }
+    }
+
+    /// The monitor's verdict on `hostPort`. Shunning closes its idle connections; coming back serves the queue.
+    func setShunned(_ hostPort: String, _ isShunned: Bool) {
+        if isShunned {
+            guard shunned.insert(hostPort).inserted else { return }
+            for (key, conns) in idle {
+                idle[key] = conns.filter { $0.server.hostPort != hostPort }
+                conns.filter { $0.server.hostPort == hostPort }.forEach { $0.close() }
+            }
+        } else {
+            guard shunned.remove(hostPort) != nil else { return }
+        }
+        serveWaiters()
+    }
+
+    func snapshot() -> [MuxServerStats] {
+        runtimeServers().map { server in
             var s = stats[server.key] ?? MuxServerStats(server: server)
             s.server = server
             s.free = idle.values.reduce(0) { $0 + $1.filter { $0.server.key == server.key }.count }
@@ -110,7 +135,7 @@ final class MuxPool {
             countQuery(conn.server)
             return true
         }
-        let candidates = config.servers.filter { $0.hostgroup == key.hostgroup && $0.status == .online }
+        let candidates = config.servers.filter { $0.hostgroup == key.hostgroup && usable($0) }
         guard !candidates.isEmpty else { return false }
         for offset in 0..<candidates.count {
             let server = candidates[(roundRobin + offset) % candidates.count]
@@ -130,7 +155,7 @@ final class MuxPool {
     }
 
     private func usable(_ server: MuxRuntimeConfig.Server) -> Bool {
-        config.servers.contains { $0.key == server.key && $0.status == .online }
+        !shunned.contains(server.hostPort) && config.servers.contains { $0.key == server.key && $0.status == .online }
     }
 
     private func open(server: MuxRuntimeConfig.Server, key: MuxPoolKey, user: MuxRuntimeConfig.User,

@@ -16,6 +16,8 @@ public struct MuxRuntimeConfig: Sendable, Equatable {
             self.maxConnections = maxConnections
         }
         var key: String { "\(hostgroup)/\(host):\(port)" }
+        /// What the monitor watches: one server in several hostgroups is pinged once.
+        var hostPort: String { "\(host):\(port)" }
     }
 
     public struct User: Sendable, Equatable {
@@ -44,6 +46,8 @@ public struct MuxRuntimeConfig: Sendable, Equatable {
     public var connectTimeoutServerMs: Int
     /// The bound of the FIFO of statements waiting for a backend connection, per hostgroup.
     public var maxQueuedStatements: Int
+    /// The `mysql-monitor_*` variables.
+    public var monitor = MuxMonitorSettings()
 
     public init(
         servers: [Server] = [], users: [User] = [], maxClientConnections: Int = 2048, multiplexing: Bool = true,

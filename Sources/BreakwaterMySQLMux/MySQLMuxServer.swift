@@ -18,11 +18,20 @@ public struct MuxProcess: Sendable {
     public var pinnedReason: String
 }
 
+/// Counters for stats_mysql_global beyond the pool's.
+public struct MuxGlobalStats: Sendable {
+    /// Combined SETs sent to bring a borrowed connection to a session's variables.
+    public var sessionVariableReplays = 0
+    public init() {}
+}
+
 /// The MySQL-protocol listener towards clients and its backend pool. Everything runs on one event loop,
 /// so the pool's per-server limits and the session table need no locks.
 public final class MySQLMuxServer: @unchecked Sendable {
     public let eventLoop: EventLoop
     let pool: MuxPool
+    private var monitor: MuxMonitor!
+    private var globals = MuxGlobalStats()
     private var sessions: [UInt32: MuxClientHandler] = [:]
     private var nextSessionID: UInt32 = 0
     private var channel: Channel?
@@ -32,6 +41,11 @@ public final class MySQLMuxServer: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.pool = MuxPool(eventLoop: eventLoop, config: config)
         self.logger = log
+        let pool = self.pool
+        monitor = MuxMonitor(eventLoop: eventLoop) { hostPort, isShunned in
+            pool.setShunned(hostPort, isShunned)
+            log("monitor: server \(hostPort) is \(isShunned ? "SHUNNED (pings failed)" : "ONLINE again (ping answered)")")
+        }
     }
 
     func log(_ message: String) { logger(message) }
@@ -54,6 +68,7 @@ public final class MySQLMuxServer: @unchecked Sendable {
             .bind(host: host, port: port)
             .map { channel in
                 self.channel = channel
+                self.monitor.apply(servers: self.pool.config.servers, settings: self.pool.config.monitor)
                 return channel.localAddress
             }
     }
@@ -62,7 +77,8 @@ public final class MySQLMuxServer: @unchecked Sendable {
     public func stop(grace: TimeAmount = .seconds(5)) -> EventLoopFuture<Void> {
         let closed = channel?.close() ?? eventLoop.makeSucceededVoidFuture()
         return closed.flatMapError { _ in self.eventLoop.makeSucceededVoidFuture() }.flatMap {
-            self.eventLoop.scheduleTask(in: self.sessions.isEmpty ? .zero : grace) {
+            self.monitor.stop()
+            return self.eventLoop.scheduleTask(in: self.sessions.isEmpty ? .zero : grace) {
                 for s in self.sessions.values { s.closeFromServer() }
                 self.pool.closeAll()
             }.futureResult
@@ -71,8 +87,27 @@ public final class MySQLMuxServer: @unchecked Sendable {
 
     /// LOAD … TO RUNTIME: atomic on the loop, no client dropped.
     public func apply(_ config: MuxRuntimeConfig) -> EventLoopFuture<Void> {
-        eventLoop.submit { self.pool.apply(config) }
+        eventLoop.submit {
+            self.pool.apply(config)
+            if self.channel != nil { self.monitor.apply(servers: config.servers, settings: config.monitor) }
+        }
     }
+
+    /// runtime_mysql_servers: the servers with the monitor's SHUNNED applied.
+    public func runtimeServers() -> EventLoopFuture<[MuxRuntimeConfig.Server]> {
+        eventLoop.submit { self.pool.runtimeServers() }
+    }
+
+    /// monitor.mysql_server_ping_log and monitor.mysql_server_connect_log, oldest first.
+    public func monitorLogs() -> EventLoopFuture<(ping: [MuxMonitorLogRow], connect: [MuxMonitorLogRow])> {
+        eventLoop.submit { (Array(self.monitor.pingLog), Array(self.monitor.connectLog)) }
+    }
+
+    public func globalStats() -> EventLoopFuture<MuxGlobalStats> {
+        eventLoop.submit { self.globals }
+    }
+
+    func countSessionVariableReplay() { globals.sessionVariableReplays += 1 }
 
     public func connectionPoolStats() -> EventLoopFuture<[MuxServerStats]> {
         eventLoop.submit { self.pool.snapshot() }

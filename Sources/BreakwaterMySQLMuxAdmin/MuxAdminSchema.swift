@@ -40,7 +40,22 @@ enum MuxAdminSchema {
             hostgroup INT, srv_host VARCHAR, srv_port INT, command VARCHAR, time_ms INT, info VARCHAR, pinned_reason VARCHAR)
         """,
         "CREATE TABLE stats_mysql_global (Variable_Name VARCHAR NOT NULL PRIMARY KEY, Variable_Value VARCHAR NOT NULL)",
+        """
+        CREATE TABLE runtime_mysql_servers (hostgroup_id INT, hostname VARCHAR, port INT, status VARCHAR, weight INT,
+            max_connections INT, comment VARCHAR)
+        """,
+        """
+        CREATE TABLE monitor.mysql_server_ping_log (hostname VARCHAR NOT NULL, port INT NOT NULL DEFAULT 3306,
+            time_start_us INT NOT NULL DEFAULT 0, ping_success_time_us INT DEFAULT 0, ping_error VARCHAR)
+        """,
+        """
+        CREATE TABLE monitor.mysql_server_connect_log (hostname VARCHAR NOT NULL, port INT NOT NULL DEFAULT 3306,
+            time_start_us INT NOT NULL DEFAULT 0, connect_success_time_us INT DEFAULT 0, connect_error VARCHAR)
+        """,
     ]
+
+    /// Tables filled from the running mux when a statement reads them; never written by SQL.
+    static let liveTableMarkers = ["stats_mysql", "runtime_mysql_servers", "monitor."]
 
     /// Every variable Breakwater knows, with its default; unknown names are refused at LOAD time.
     static let defaultVariables: [(String, String)] = [
@@ -49,9 +64,13 @@ enum MuxAdminSchema {
         ("mysql-connect_timeout_server", "1000"),
         ("mysql-connect_timeout_server_max", "10000"),
         ("mysql-free_connections_pct", "10"),
+        ("mysql-monitor_enabled", "true"),
         ("mysql-monitor_connect_interval", "60000"),
+        ("mysql-monitor_connect_timeout", "600"),
         ("mysql-monitor_ping_interval", "10000"),
+        ("mysql-monitor_ping_timeout", "1000"),
         ("mysql-monitor_ping_max_failures", "3"),
+        ("mysql-monitor_history_rows", "10000"),
         ("mysql-monitor_username", "monitor"),
         ("mysql-monitor_password", "monitor"),
     ]

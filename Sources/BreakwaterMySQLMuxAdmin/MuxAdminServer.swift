@@ -73,19 +73,29 @@ public final class MuxAdminServer: @unchecked Sendable {
             return store.async(on: eventLoop) { try self.store.loadFromDisk(t.rawValue); return .ok(changes: 0) }
         case .sql(let sql):
             let lower = sql.lowercased()
-            if lower.contains("stats_mysql") {
+            if MuxAdminSchema.liveTableMarkers.contains(where: { lower.contains($0) }) {
                 if !lower.hasPrefix("select") {
-                    return eventLoop.makeFailedFuture(MuxAdminError("the stats_mysql_* tables are read-only"))
+                    return eventLoop.makeFailedFuture(MuxAdminError(
+                        "the stats_mysql_*, runtime_mysql_servers and monitor.* tables are read-only"))
                 }
-                return mux.connectionPoolStats().and(mux.processList()).hop(to: eventLoop).flatMap { pool, processes in
+                return liveState().hop(to: eventLoop).flatMap { live in
                     self.store.async(on: eventLoop) {
-                        try self.store.refreshStats(pool: pool, processes: processes, clients: processes.count)
+                        try self.store.refreshLiveTables(live)
                         return try self.sqlAnswer(sql)
                     }
                 }
             }
             return store.async(on: eventLoop) { try self.sqlAnswer(sql) }
         }
+    }
+
+    private func liveState() -> EventLoopFuture<MuxAdminStore.LiveState> {
+        mux.connectionPoolStats().and(mux.processList()).and(mux.globalStats()).and(mux.runtimeServers())
+            .and(mux.monitorLogs()).map { first, logs in
+                let (((pool, processes), globals), servers) = first
+                return .init(pool: pool, processes: processes, globals: globals, servers: servers,
+                             pingLog: logs.ping, connectLog: logs.connect)
+            }
     }
 
     private func sqlAnswer(_ sql: String) throws -> Answer {

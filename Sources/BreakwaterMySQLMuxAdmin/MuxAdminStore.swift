@@ -16,6 +16,8 @@ public final class MuxAdminStore: @unchecked Sendable {
     /// the config's servers, users and settings fill them (and the file); otherwise the file wins.
     public init(config: MySQLMuxConfig, initial: Bool) throws {
         memory = try DatabaseQueue()
+        // ProxySQL's monitor tables live in a schema of their own: `monitor.mysql_server_ping_log`.
+        try memory.writeWithoutTransaction { db in try db.execute(sql: "ATTACH DATABASE ':memory:' AS monitor") }
         var loadFromDisk = false
         if let path = config.stateFile {
             let existed = FileManager.default.fileExists(atPath: path)
@@ -147,14 +149,55 @@ public final class MuxAdminStore: @unchecked Sendable {
                 case "mysql-multiplexing": config.multiplexing = ["1", "true", "on"].contains(value.lowercased())
                 case "mysql-connect_timeout_server": config.connectTimeoutServerMs = try int()
                 case "mysql-connect_timeout_server_max": config.connectTimeoutServerMaxMs = try int()
-                default: break  // monitor and pool tuning variables are stored as written
+                case "mysql-monitor_enabled": config.monitor.enabled = ["1", "true", "on"].contains(value.lowercased())
+                case "mysql-monitor_username": config.monitor.username = value
+                case "mysql-monitor_password": config.monitor.password = value
+                case "mysql-monitor_connect_interval": config.monitor.connectIntervalMs = max(try int(), 100)
+                case "mysql-monitor_connect_timeout": config.monitor.connectTimeoutMs = max(try int(), 1)
+                case "mysql-monitor_ping_interval": config.monitor.pingIntervalMs = max(try int(), 100)
+                case "mysql-monitor_ping_timeout": config.monitor.pingTimeoutMs = max(try int(), 1)
+                case "mysql-monitor_ping_max_failures": config.monitor.pingMaxFailures = max(try int(), 1)
+                case "mysql-monitor_history_rows": config.monitor.maxLogRows = max(try int(), 1)
+                default: break  // pool tuning variables are stored as written
                 }
             }
             return config
         }
     }
 
-    func refreshStats(pool: [MuxServerStats], processes: [MuxProcess], clients: Int) throws {
+    /// What the running mux reports, copied into the live tables before a statement reads them.
+    struct LiveState: Sendable {
+        var pool: [MuxServerStats]
+        var processes: [MuxProcess]
+        var globals: MuxGlobalStats
+        var servers: [MuxRuntimeConfig.Server]
+        var pingLog: [MuxMonitorLogRow]
+        var connectLog: [MuxMonitorLogRow]
+    }
+
+    func refreshLiveTables(_ live: LiveState) throws {
+        try refreshStats(pool: live.pool, processes: live.processes, clients: live.processes.count, globals: live.globals)
+        try memory.write { db in
+            try db.execute(sql: "DELETE FROM runtime_mysql_servers")
+            let comments = Dictionary(try Row.fetchAll(db, sql: "SELECT hostgroup_id, hostname, port, weight, comment FROM mysql_servers")
+                .map { row -> (String, (Int, String)) in ("\(row[0] as Int)/\(row[1] as String):\(row[2] as Int)", (row[3], row[4])) },
+                uniquingKeysWith: { a, _ in a })
+            for s in live.servers {
+                let (weight, comment) = comments["\(s.hostgroup)/\(s.host):\(s.port)"] ?? (1, "")
+                try db.execute(sql: "INSERT INTO runtime_mysql_servers VALUES (?,?,?,?,?,?,?)", arguments: [
+                    s.hostgroup, s.host, s.port, s.status.rawValue, weight, s.maxConnections, comment])
+            }
+            for (table, rows) in [("mysql_server_ping_log", live.pingLog), ("mysql_server_connect_log", live.connectLog)] {
+                try db.execute(sql: "DELETE FROM monitor.\(table)")
+                for r in rows {
+                    try db.execute(sql: "INSERT INTO monitor.\(table) VALUES (?,?,?,?,?)", arguments: [
+                        r.hostname, r.port, r.timeStartUs, r.successTimeUs, r.error])
+                }
+            }
+        }
+    }
+
+    func refreshStats(pool: [MuxServerStats], processes: [MuxProcess], clients: Int, globals: MuxGlobalStats = .init()) throws {
         try memory.write { db in
             try db.execute(sql: "DELETE FROM stats_mysql_connection_pool")
             for s in pool {
@@ -171,7 +214,8 @@ public final class MuxAdminStore: @unchecked Sendable {
             let pinned = processes.filter { !$0.pinnedReason.isEmpty }.count
             for (k, v) in [("Client_Connections_connected", clients), ("Client_Connections_pinned", pinned),
                            ("Server_Connections_connected", pool.reduce(0) { $0 + $1.used + $1.free }),
-                           ("Questions", pool.reduce(0) { $0 + $1.queries })] {
+                           ("Questions", pool.reduce(0) { $0 + $1.queries }),
+                           ("Session_variable_replays", globals.sessionVariableReplays)] {
                 try db.execute(sql: "INSERT INTO stats_mysql_global VALUES (?, ?)", arguments: [k, "\(v)"])
             }
         }

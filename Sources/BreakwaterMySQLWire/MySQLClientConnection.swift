@@ -30,6 +30,8 @@ public final class MySQLClientConnection: Sendable {
         /// The server's thread id for this connection (what CONNECTION_ID() returns).
         public var connectionID: UInt32
         public var capabilities: MySQLCapabilities
+        /// The greeting's scramble (COM_CHANGE_USER answers with it).
+        public var scramble: [UInt8] = []
     }
 
     public let channel: Channel
@@ -44,9 +46,26 @@ public final class MySQLClientConnection: Sendable {
         to address: SocketAddress, user: String, password: String, database: String? = nil,
         on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10)
     ) -> EventLoopFuture<MySQLClientConnection> {
+        connect(describing: "\(address)", user: user, password: password, database: database, on: eventLoop,
+                connectTimeout: connectTimeout) { $0.connect(to: address) }
+    }
+
+    /// Connects to a host name or address (resolved by NIO, never blocking the event loop's caller).
+    public static func connect(
+        host: String, port: Int, user: String, password: String, database: String? = nil,
+        on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10)
+    ) -> EventLoopFuture<MySQLClientConnection> {
+        connect(describing: "\(host):\(port)", user: user, password: password, database: database, on: eventLoop,
+                connectTimeout: connectTimeout) { $0.connect(host: host, port: port) }
+    }
+
+    private static func connect(
+        describing address: String, user: String, password: String, database: String?, on eventLoop: EventLoop,
+        connectTimeout: TimeAmount, open: (ClientBootstrap) -> EventLoopFuture<Channel>
+    ) -> EventLoopFuture<MySQLClientConnection> {
         let handshake = eventLoop.makePromise(of: ServerInfo.self)
         let auth = MySQLClientAuthStateMachine(username: user, password: password, database: database)
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -58,7 +77,7 @@ public final class MySQLClientConnection: Sendable {
                     )
                 }
             }
-            .connect(to: address)
+        return open(bootstrap)
             .flatMapErrorThrowing { error in
                 handshake.fail(error)
                 throw MySQLWireError.connectionClosed("before it opened: connecting to \(address) failed: \(error)")
@@ -113,6 +132,14 @@ public final class MySQLClientConnection: Sendable {
     public func execute(statementID: UInt32, parameters: [String?]) async throws -> MySQLRawResponse {
         let payload = MySQLBinaryProtocol.executePayload(statementID: statementID, parameters: parameters)
         return try await send(payload, kind: .resultSet).get()
+    }
+
+    /// COM_CHANGE_USER with mysql_native_password (a server that answers with an auth switch gets an error).
+    public func changeUser(user: String, password: String, database: String? = nil) async throws {
+        let request = MySQLChangeUser(
+            username: user, authResponse: MySQLAuthPlugin.nativePasswordResponse(password: password, scramble: serverInfo.scramble),
+            database: database)
+        _ = try await send(request.encode(), kind: .okOrError).get()
     }
 
     public func closeStatement(_ statementID: UInt32) async throws {

@@ -58,7 +58,8 @@ public final class MySQLClientHandler: ChannelDuplexHandler {
             case .authenticated(let greeting, let caps):
                 capabilities = caps
                 handshakePromise.succeed(.init(
-                    serverVersion: greeting.serverVersion, connectionID: greeting.connectionID, capabilities: caps))
+                    serverVersion: greeting.serverVersion, connectionID: greeting.connectionID, capabilities: caps,
+                    scramble: greeting.scramble))
             case .fail(let error): fail(context: context, error)
             case .none: break
             }

@@ -12,30 +12,13 @@ final class MuxAdminTests: XCTestCase {
     func testSeedStatementsProvisionARunningMux() async throws {
         let mariadb = try MariaDBServer()
         defer { mariadb.stop() }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bw-mux-admin-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-
-        var config = MySQLMuxConfig(name: "main", location: .init(file: "t.cfg", line: 1))
-        config.bind = .init(host: "127.0.0.1", port: 1)
-        config.admin = .init(bind: .init(host: "127.0.0.1", port: 1), user: "admin", password: "admin")
-        config.stateFile = dir.appendingPathComponent("mux.sqlite").path
-        let store = try MuxAdminStore(config: config, initial: false)
-        let mux = MySQLMuxServer(eventLoop: group.next(), config: MuxRuntimeConfig())
-        let admin = MuxAdminServer(config: config, store: store, mux: mux, group: group)
-        try await admin.applyToRuntime(on: mux.eventLoop).get()
-        let muxAddress = try await mux.start(host: "127.0.0.1", port: 0).get()
-        let adminAddress = try await admin.start(host: "127.0.0.1", port: 0).get()
-        let muxPort = try XCTUnwrap(muxAddress?.port)
-        let adminPort = try XCTUnwrap(adminAddress?.port)
-
-        func adminSQL(_ sql: String) throws -> String {
-            let r = try BreakwaterMySQLMuxTests.run("/usr/bin/mariadb", [
-                "--no-defaults", "-h127.0.0.1", "-P\(adminPort)", "-uadmin", "-padmin", "--skip-ssl", "-N", "-B", "-e", sql])
-            guard r.status == 0 else { throw TestFailure("admin: \(sql): \(r.output)") }
-            return r.output
-        }
+        let h = try MuxAdminHarness(stateFile: dir.appendingPathComponent("mux.sqlite").path)
+        try await h.start()
+        let (config, group, muxPort, adminPort) = (h.config, h.group, h.muxPort, h.adminPort)
+        func adminSQL(_ sql: String) throws -> String { try h.adminSQL(sql) }
         // The seed's seven statements exactly as the write-up has them, pasted into the mariadb client.
         let seed = """
             insert into mysql_servers (hostgroup_id, hostname, port, max_connections) values (10, 'rds.charity-cluster.internal', 3306, 400);
@@ -89,9 +72,7 @@ final class MuxAdminTests: XCTestCase {
         XCTAssertEqual(try reopenedServers(rebuilt), 0)
 
         try await conn.close()
-        _ = try await admin.stop().get()
-        _ = try await mux.stop(grace: .zero).get()
-        try await group.shutdownGracefully()
+        try await h.stop()
     }
 
     private func reopenedServers(_ store: MuxAdminStore) throws -> Int {

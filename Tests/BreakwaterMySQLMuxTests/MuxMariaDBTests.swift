@@ -24,10 +24,13 @@ final class MuxMariaDBTests: XCTestCase {
         mariadb.stop()
     }
 
-    private func startMux(maxBackend: Int = 4, maxClients: Int = 5000, waitMs: Int = 10000, multiplexing: Bool = true) async throws {
+    private func startMux(
+        maxBackend: Int = 4, maxClients: Int = 5000, waitMs: Int = 10000, multiplexing: Bool = true,
+        otherUsers: [MuxRuntimeConfig.User] = []
+    ) async throws {
         let config = MuxRuntimeConfig(
             servers: [.init(hostgroup: 10, host: "127.0.0.1", port: mariadb.port, maxConnections: maxBackend)],
-            users: [.init(name: "app", password: MySQLAuthPlugin.nativePasswordHash(password: "apppw"), defaultHostgroup: 10)],
+            users: [.init(name: "app", password: MySQLAuthPlugin.nativePasswordHash(password: "apppw"), defaultHostgroup: 10)] + otherUsers,
             maxClientConnections: maxClients, multiplexing: multiplexing, connectTimeoutServerMaxMs: waitMs)
         // Backends are opened with the user's password, so the runtime keeps the plain one for them.
         var runtime = config
@@ -118,32 +121,127 @@ final class MuxMariaDBTests: XCTestCase {
         do { let got = try await again.query("SELECT @x").rows; XCTAssertEqual(got, [[nil]]) }
     }
 
-    func testSetNamesHoldsAcrossStatementsWhileOthersRun() async throws {
-        try await startMux(maxBackend: 3)
+    func testSessionVariablesAreReplayedOnASharedConnectionInsteadOfPinning() async throws {
+        try await startMux(maxBackend: 1)
         let a = try await client()
+        let b = try await client()
         _ = try await a.query("SET NAMES latin1")
-        let others = [try await client(), try await client()]
+        _ = try await a.query("SET time_zone = '+01:00'")
+        _ = try await b.query("SET time_zone = '+05:00', SESSION sql_mode = 'ANSI'")
+        var threads = Set<[[String?]]>()
         for _ in 0..<3 {
-            for o in others { _ = try await o.query("SELECT 1") }
-            do { let got = try await a.query("SELECT @@character_set_client").rows; XCTAssertEqual(got, [["latin1"]]) }
+            let ra = try await a.query("SELECT @@character_set_client, @@time_zone, CONNECTION_ID()").rows
+            XCTAssertEqual(ra.first?.prefix(2), ["latin1", "+01:00"])
+            let rb = try await b.query("SELECT @@character_set_client, @@time_zone, @@sql_mode, CONNECTION_ID()").rows
+            XCTAssertEqual(rb.first?.prefix(3), ["utf8mb4", "+05:00", "REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI"])
+            threads.insert([[ra.first?.last ?? nil]])
+            threads.insert([[rb.first?.last ?? nil]])
         }
-        for o in others {
-            do { let got = try await o.query("SELECT @@character_set_client").rows; XCTAssertNotEqual(got, [["latin1"]]) }
-        }
+        // Both sessions ran on the pool's single backend connection, neither pinned.
+        XCTAssertEqual(threads.count, 1)
         let reasons = try await mux.processList().get().map(\.pinnedReason)
-        XCTAssertTrue(reasons.contains("session_variable"), "\(reasons)")
+        XCTAssertEqual(reasons, ["", ""])
+        let replays = try await mux.globalStats().get().sessionVariableReplays
+        XCTAssertGreaterThanOrEqual(replays, 6)
+        // A fresh session on the used connection gets the server's defaults back.
+        let c = try await client()
+        let rc = try await c.query("SELECT @@character_set_client, @@time_zone").rows
+        XCTAssertEqual(rc, [["utf8mb4", "SYSTEM"]])
+        // A SET that is not safe to replay still pins.
+        _ = try await c.query("SET autocommit = 1")
+        let pinned = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertTrue(pinned.contains("session_variable"), "\(pinned)")
     }
 
-    func testPreparedStatementsAndLastInsertID() async throws {
+    func testLastInsertIDStaysOnTheInsertsConnection() async throws {
         try await startMux(maxBackend: 2)
         let a = try await client()
         let ins = try await a.query("INSERT INTO items (name) VALUES ('p1')")
-        do { let got = try await a.query("SELECT LAST_INSERT_ID()").rows; XCTAssertEqual(got, [["\(ins.lastInsertID)"]]) }
-        let prep = try await a.prepare("SELECT name FROM items WHERE id = ?")
         let b = try await client()
-        _ = try await b.query("SELECT 1")
-        let exec = try await a.execute(statementID: prep.statementID, parameters: ["\(ins.lastInsertID)"])
-        XCTAssertEqual(try exec.rows.map { try MySQLBinaryProtocol.decodeStringRow(payload: $0, columnCount: 1) }, [["p1"]])
+        _ = try await b.query("INSERT INTO items (name) VALUES ('other')")
+        do { let got = try await a.query("SELECT LAST_INSERT_ID()").rows; XCTAssertEqual(got, [["\(ins.lastInsertID)"]]) }
+    }
+
+    func testPreparedStatementsRunOnAnyPooledConnectionWithoutPinning() async throws {
+        try await startMux(maxBackend: 1)
+        let a = try await client()
+        let b = try await client()
+        _ = try await a.query("INSERT INTO items (name) VALUES ('p1'), ('p2')")
+        let byID = try await a.prepare("SELECT name FROM items WHERE id = ?")
+        let count = try await b.prepare("SELECT CAST(COUNT(*) AS CHAR) FROM items WHERE name <> ?")
+        XCTAssertNotEqual(byID.statementID, 0)
+        func rows(_ r: MySQLRawResponse) throws -> [[String?]] {
+            try r.rows.map { try MySQLBinaryProtocol.decodeStringRow(payload: $0, columnCount: 1) }
+        }
+        for _ in 0..<3 {
+            let ra = try await a.execute(statementID: byID.statementID, parameters: ["1"])
+            XCTAssertEqual(try rows(ra), [["p1"]])
+            let rb = try await b.execute(statementID: count.statementID, parameters: ["p1"])
+            XCTAssertEqual(try rows(rb), [["1"]])
+        }
+        // Both sessions share the pool's one connection and neither is pinned.
+        let reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertEqual(reasons, ["", ""])
+        XCTAssertEqual(try backendThreads(), 1)
+
+        // The backend connection dies between statements: the next execute re-prepares on a fresh connection,
+        // even one that omits the parameter types (new-params-bound 0) because the client sent them before.
+        let thread = try mariadb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app'")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try mariadb.sql("KILL \(thread)")
+        let deadline = Date().addingTimeInterval(10)
+        while try await mux.connectionPoolStats().get()[0].free > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        var execute = ByteBuffer()
+        execute.writeInteger(MySQLCommand.statementExecute.rawValue)
+        execute.writeInteger(byID.statementID, endianness: .little)
+        execute.writeInteger(UInt8(0))
+        execute.writeInteger(UInt32(1), endianness: .little)
+        execute.writeInteger(UInt8(0))  // NULL bitmap of one parameter
+        execute.writeInteger(UInt8(0))  // new-params-bound 0: no types
+        execute.writeMySQLLengthEncodedString("2")
+        let typeless = try await a.send(execute, kind: .resultSet).get()
+        XCTAssertEqual(try rows(typeless), [["p2"]])
+        let again = try await b.execute(statementID: count.statementID, parameters: ["zzz"])
+        XCTAssertEqual(try rows(again), [["2"]])
+        // One copy of each statement on the server, however many sessions and executes.
+        let prepared = try mariadb.sql("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'")
+        XCTAssertEqual(prepared.trimmingCharacters(in: .whitespacesAndNewlines), "Prepared_stmt_count\t2")
+
+        // COM_STMT_CLOSE forgets the client's id; COM_STMT_RESET answers OK.
+        try await a.closeStatement(byID.statementID)
+        _ = try await b.send(MySQLCommandPacket.make(.statementReset, statementID: count.statementID), kind: .okOrError).get()
+        do {
+            _ = try await a.execute(statementID: byID.statementID, parameters: ["1"])
+            XCTFail("a closed statement must not run")
+        } catch let MySQLWireError.server(err) {
+            XCTAssertEqual(err.code, 1243)
+        }
+    }
+
+    func testChangeUserEndsThePinsAndLogsInAsTheOtherUser() async throws {
+        try mariadb.sql("CREATE USER 'reader'@'%' IDENTIFIED BY 'readerpw'; GRANT SELECT ON shop.* TO 'reader'@'%'")
+        try await startMux(maxBackend: 2, otherUsers: [.init(name: "reader", password: "readerpw", defaultHostgroup: 10)])
+        let c = try await client()
+        _ = try await c.query("SET @x = 1")
+        var reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertEqual(reasons, ["user_variable"])
+        try await c.changeUser(user: "reader", password: "readerpw", database: "shop")
+        reasons = try await mux.processList().get().map(\.pinnedReason)
+        XCTAssertEqual(reasons, [""])
+        let who = try await c.query("SELECT CURRENT_USER(), @x, DATABASE()").rows
+        XCTAssertEqual(who, [["reader@%", nil, "shop"]])
+        do {
+            _ = try await c.query("INSERT INTO items (name) VALUES ('nope')")
+            XCTFail("the reader may only read")
+        } catch let MySQLWireError.server(err) {
+            XCTAssertEqual(err.code, 1142)
+        }
+        do {
+            try await c.changeUser(user: "app", password: "wrong")
+            XCTFail("expected access denied")
+        } catch let MySQLWireError.server(err) {
+            XCTAssertEqual(err.code, 1045)
+        }
     }
 
     func testManyClientsShareASmallPoolWithoutErrors() async throws {
