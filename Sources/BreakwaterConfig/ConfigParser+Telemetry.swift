@@ -10,7 +10,7 @@ struct TelemetryDraft {
 extension ConfigParseSession {
     static let telemetryKeywords = [
         "bind", "state", "log", "window", "sink", "max-body-size", "max-batch-records", "max-fields",
-        "max-key-length", "max-log-size", "upsert-max-rows", "max-machines",
+        "max-key-length", "max-log-size", "max-log-records", "upsert-max-rows", "max-machines",
     ]
 
     mutating func openTelemetry(_ w: [String], _ loc: SourceLocation) {
@@ -78,6 +78,8 @@ extension ConfigParseSession {
             c.limits.maxBodyBytes = try Self.telemetrySize(a, kw, minimum: 64)
         case "max-log-size":
             c.limits.maxLogBytes = try Self.telemetrySize(a, kw, minimum: 64 << 10)
+        case "max-log-records":
+            c.limits.maxLogRecords = try Self.telemetryInt(a, kw, 100...1_000_000_000)
         case "max-batch-records":
             c.limits.maxBatchRecords = try Self.telemetryInt(a, kw, 1...1_000_000)
         case "max-fields":
@@ -135,7 +137,10 @@ extension ConfigParseSession {
                 throw ConfigError("'log redis-stream' expects <redis://host:port/db> stream <name> group <name>")
             }
             try checkURL(a[1], scheme: "redis", keyword: "log redis-stream")
-            throw ConfigError("'log redis-stream' is not supported yet in this build; use 'log dir <path>'")
+            for (what, name) in [("stream", a[3]), ("group", a[5])] where name.isEmpty || name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                throw ConfigError("'log redis-stream ... \(what)' expects a non-empty name without spaces, got '\(name)'")
+            }
+            return .redisStream(url: a[1], stream: a[3], group: a[5])
         case "kafka":
             guard a.count == 7, a[1] == "brokers", a[3] == "topic", a[5] == "group" else {
                 throw ConfigError("'log kafka' expects brokers <host:port,...> topic <name> group <name>")

@@ -6,7 +6,7 @@ import NIOCore
 struct IngestRoutes: Sendable {
     let committer: GroupCommitter
     let state: any LatestState
-    let log: SegmentLog
+    let log: any TelemetryLog
     let metrics: TelemetryMetrics
     let limits: IngestLimits
     let maxBodyBytes: Int

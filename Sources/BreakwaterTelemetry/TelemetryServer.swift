@@ -13,7 +13,7 @@ public final class TelemetryServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private struct Running {
-        var log: SegmentLog
+        var log: any TelemetryLog
         var committer: GroupCommitter
         var coalescer: Coalescer
         var http: Task<Void, Never>
@@ -30,12 +30,9 @@ public final class TelemetryServer: Sendable {
     public var displayName: String { "telemetry \(config.name)" }
 
     public func start() async throws {
-        guard case .directory(let dir) = config.log else {
-            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'log dir'")
-        }
         let key = config.sink.key
         let limits = config.limits
-        let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
+        let log = try openLog()
         let metrics = TelemetryMetrics(section: config.name)
         let state: any LatestState
         switch config.state {
@@ -50,8 +47,8 @@ public final class TelemetryServer: Sendable {
             sink = try MySQLSink(url: url, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows, group: group)
         }
         let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
-        let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
-        try rebuildState(state, from: log)
+        let committer = GroupCommitter(log: log, state: state, metrics: metrics) { coalescer.notify() }
+        rebuildState(state, from: log)
 
         let routes = IngestRoutes(
             committer: committer, state: state, log: log, metrics: metrics,
@@ -77,12 +74,13 @@ public final class TelemetryServer: Sendable {
         for await r in bound { outcome = r; break }
         if case .failure(let e) = outcome {
             http.cancel()
+            log.close()
             throw StartError(description: "telemetry \(config.name): cannot listen on \(host):\(port): \(Self.describe(e)); is another process bound there?")
         }
         committer.start(name: config.name)
         coalescer.start(name: config.name)
         running.withLockedValue { $0 = Running(log: log, committer: committer, coalescer: coalescer, http: http, services: services) }
-        logger.notice("telemetry \(config.name) listening on \(host):\(port); log \(dir) at offset \(log.committedOffset)..\(log.endOffset)")
+        logger.notice("telemetry \(config.name) listening on \(host):\(port); \(log.summary)")
     }
 
     public func stop(grace: Duration) async {
@@ -97,22 +95,36 @@ public final class TelemetryServer: Sendable {
         deadline.cancel()
         r.committer.stop()
         r.coalescer.stop()
+        r.log.close()
+    }
+
+    private func openLog() throws -> any TelemetryLog {
+        let limits = config.limits
+        switch config.log {
+        case .directory(let dir):
+            return try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)),
+                                  maxLiveBytes: limits.maxLogBytes, maxLiveRecords: limits.maxLogRecords)
+        case .redisStream(let url, let stream, let groupName):
+            let log = try RedisStreamLog(url: url, stream: stream, group: groupName, maxBacklog: limits.maxLogRecords,
+                                         eventLoops: group, logger: logger)
+            do {
+                try log.open()
+            } catch {
+                throw StartError(description: "telemetry \(config.name): \(error); is redis-server running there?")
+            }
+            return log
+        case .kafka:
+            throw StartError(description: "\(config.location): telemetry \(config.name): 'log kafka' is not in this build")
+        }
     }
 
     /// Replays the uncommitted log into the latest-state store: `state memory` starts empty, and a crash between
     /// an fsync and its apply (no 202 was sent) must still reach Redis. Newer-ts-only makes the replay harmless.
-    private func rebuildState(_ state: any LatestState, from log: SegmentLog) throws {
-        var cursor = SegmentLog.Cursor(offset: log.committedOffset)
-        while true {
-            let (records, next) = try log.read(from: cursor, maxBytes: 1 << 20)
-            if records.isEmpty { return }
-            do {
-                try state.apply(records)
-            } catch {
-                logger.warning("telemetry \(config.name): the uncommitted log could not be replayed into the latest state (\(error)); ingest answers 503 until it can be updated")
-                return
-            }
-            cursor = next
+    private func rebuildState(_ state: any LatestState, from log: any TelemetryLog) {
+        do {
+            try log.replayUncommitted { try state.apply($0) }
+        } catch {
+            logger.warning("telemetry \(config.name): the uncommitted log could not be replayed into the latest state (\(error)); ingest answers 503 until it can be updated")
         }
     }
 

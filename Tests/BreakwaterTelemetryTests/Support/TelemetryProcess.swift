@@ -16,7 +16,9 @@ final class TelemetryProcess: @unchecked Sendable {
     var dbPath: String { dir.appendingPathComponent("sink/telemetry.db").path }
 
     /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
-    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil) throws {
+    /// `log` replaces `log dir <temp>/log` (e.g. `redis-stream URL stream S group G`).
+    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil,
+         log: String? = nil) throws {
         dir = try makeTempDir("telemetry")
         port = Ports.free()
         let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
@@ -25,7 +27,7 @@ final class TelemetryProcess: @unchecked Sendable {
             "telemetry scada",
             "    bind 127.0.0.1:\(port)",
             "    state \(state)",
-            "    log dir \(dir.appendingPathComponent("log").path)",
+            "    log " + (log ?? "dir \(dir.appendingPathComponent("log").path)"),
             "    window \(window)",
             "    sink " + (sink ?? "sqlite \(db) table machine_heartbeat key machine_id"),
         ] + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
