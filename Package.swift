@@ -35,6 +35,8 @@ let package = Package(
             ]
         ),
         .target(name: "BreakwaterConfigModel", dependencies: ["BreakwaterCore"]),
+        .systemLibrary(name: "CBreakwaterRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(name: "BreakwaterKafka", dependencies: ["CBreakwaterRdKafka"]),
         .target(name: "BreakwaterConfig", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(name: "BreakwaterACL", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(
@@ -122,6 +124,7 @@ let package = Package(
             name: "BreakwaterTelemetry",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterRESP", "BreakwaterMySQLWire",
+                "BreakwaterKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -253,6 +256,7 @@ let package = Package(
             name: "BreakwaterTelemetryTests",
             dependencies: [
                 "BreakwaterTelemetry", "BreakwaterConfigModel",
+                "BreakwaterKafka",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -145,7 +145,15 @@ extension ConfigParseSession {
             guard a.count == 7, a[1] == "brokers", a[3] == "topic", a[5] == "group" else {
                 throw ConfigError("'log kafka' expects brokers <host:port,...> topic <name> group <name>")
             }
-            throw ConfigError("'log kafka' is not supported yet in this build; use 'log dir <path>'")
+            for broker in a[2].split(separator: ",", omittingEmptySubsequences: false) {
+                guard let colon = broker.lastIndex(of: ":"), colon != broker.startIndex,
+                      let port = Int(broker[broker.index(after: colon)...]), (1...65535).contains(port)
+                else { throw ConfigError("'log kafka brokers' expects host:port[,host:port...], got '\(a[2])'") }
+            }
+            for (what, name) in [("topic", a[4]), ("group", a[6])] where name.isEmpty {
+                throw ConfigError("'log kafka ... \(what)' expects a non-empty name")
+            }
+            return .kafka(brokers: a[2], topic: a[4], group: a[6])
         default:
             throw ConfigError("'log' expects 'dir <path>', 'redis-stream <url> stream <s> group <g>' or 'kafka brokers <b> topic <t> group <g>'\(a.first.map { ", got '\($0)'" } ?? "")")
         }

@@ -113,8 +113,12 @@ public final class TelemetryServer: Sendable {
                 throw StartError(description: "telemetry \(config.name): \(error); is redis-server running there?")
             }
             return log
-        case .kafka:
-            throw StartError(description: "\(config.location): telemetry \(config.name): 'log kafka' is not in this build")
+        case .kafka(let brokers, let topic, let groupName):
+            do {
+                return try KafkaLog(brokers: brokers, topic: topic, group: groupName, maxBacklog: limits.maxLogRecords, logger: logger)
+            } catch {
+                throw StartError(description: "telemetry \(config.name): \(error)")
+            }
         }
     }
 

@@ -79,7 +79,10 @@ import Testing
         expectError(parse(withLog("  log redis-stream redis://127.0.0.1:6379/0 stream hb groups c")), line: 3, "'log redis-stream' expects")
         expectError(parse(withLog("  log redis-stream 127.0.0.1:6379 stream hb group c")), line: 3, "redis:// URL")
         expectError(parse(base + ["  max-log-records 10"]), line: 5, "between 100 and")
-        expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb group c")), line: 3, "'log kafka' is not supported yet")
+        let kafka = parse(withLog("  log kafka brokers 127.0.0.1:9092,127.0.0.1:9093 topic hb group c"))
+        expectNoErrors(kafka)
+        #expect(kafka.snapshot?.telemetrySections.first?.log == .kafka(brokers: "127.0.0.1:9092,127.0.0.1:9093", topic: "hb", group: "c"))
+        expectError(parse(withLog("  log kafka brokers 127.0.0.1 topic hb group c")), line: 3, "host:port")
         expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb")), line: 3, "expects brokers")
         expectError(parse(["telemetry t", "  bind 127.0.0.1:1", "  log dir /x",
                            "  sink mysql mysql://w:s@127.0.0.1:3306 table t key k"]), line: 4, "no database")
