@@ -6,6 +6,8 @@ import Glibc
 /// A readable failure of the durable log: what failed, on which path, the OS error in words.
 public struct LogError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    /// The directory's LOCK is held by another process (a reload's predecessor, until it has drained).
+    var lockIsHeld = false
     init(_ what: String, path: String, errno code: Int32? = nil) {
         description = code.map { "\(what) \(path): \(String(cString: strerror($0)))" } ?? "\(what) \(path)"
     }
@@ -66,7 +68,9 @@ final class SegmentLog: @unchecked Sendable {
         guard lockFD >= 0 else { throw LogError("cannot open", path: directory + "/LOCK", errno: errno) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             Glibc.close(lockFD)
-            throw LogError("the log directory is in use by another breakwater process (LOCK is held):", path: directory)
+            var e = LogError("the log directory is in use by another breakwater process (LOCK is held):", path: directory)
+            e.lockIsHeld = true
+            throw e
         }
         committed = try Self.readCommitted(directory)
         try recover()

@@ -30,11 +30,12 @@ enum InheritedDescriptors {
         return closed
     }
 
-    /// Closes the stray sockets when this process was started by a reload (it has inherited listeners).
+    /// Closes the stray sockets when this process was started by a reload (the reload sets the listener
+    /// variable, empty for a config with only data-tier sections, whose listeners are SO_REUSEPORT).
     static func closeStraySocketsIfReloaded(_ environment: [String: String]) {
         let listeners = ListenerSockets.inherited(from: environment)
         let admin = AdminListenerSockets.inherited(from: environment)
-        guard !listeners.isEmpty || !admin.isEmpty else { return }
+        guard environment[ListenerSockets.environmentKey] != nil || !listeners.isEmpty || !admin.isEmpty else { return }
         _ = closeStraySockets(keeping: Set(listeners.values).union(admin.values))
     }
 }

@@ -18,12 +18,12 @@ final class TelemetryProcess: @unchecked Sendable {
     /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
     /// `log` replaces `log dir <temp>/log` (e.g. `redis-stream URL stream S group G`).
     init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil,
-         log: String? = nil) throws {
+         log: String? = nil, prelude: [String] = []) throws {
         dir = try makeTempDir("telemetry")
         port = Ports.free()
         let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
         if dbPath == nil { try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("sink").path, withIntermediateDirectories: true) }
-        configText = ([
+        configText = (prelude + [
             "telemetry scada",
             "    bind 127.0.0.1:\(port)",
             "    state \(state)",
@@ -68,8 +68,10 @@ final class TelemetryProcess: @unchecked Sendable {
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
     }
 
-    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil,
+                 headers: [String: String] = [:]) async throws -> HTTPAnswer {
         var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         req.httpMethod = method
         req.httpBody = body
         req.timeoutInterval = 30
