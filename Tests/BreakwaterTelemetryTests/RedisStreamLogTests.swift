@@ -42,29 +42,16 @@ struct TelemetryRedisStreamLogTests {
         let redis = try await RedisServer(appendFsyncAlways: true)
         let t = try TelemetryProcess(window: "10s", log: Self.logLine(redis))
         try await t.start()
-        var newest: [String: Double] = [:]
-        var accepted = 0
-        for i in 0..<30 {
-            let batch = (0..<5).map { m in heartbeat("k\(m)", ts: "2026-11-21T10:\(String(format: "%02d", i)):00Z", "\"rpm\":\(i * 10 + m)") }
-            let r = try await t.post("[" + batch.joined(separator: ",") + "]")
-            #expect(r.status == 202)
-            if r.status == 202 {
-                accepted += 5
-                for m in 0..<5 { newest["k\(m)"] = Double(i * 10 + m) }
-            }
-        }
+        let (accepted, newest) = try await t.postNumberedBatches(rounds: 30)
         #expect(try await t.metric("windows_total") == 0)
         let deadPID = t.proc!.pid
         await t.kill9()
-        let config = try String(contentsOf: t.dir.appendingPathComponent("breakwater.cfg"), encoding: .utf8)
-        try config.replacingOccurrences(of: "window 10s", with: "window 300ms")
-            .write(to: t.dir.appendingPathComponent("breakwater.cfg"), atomically: true, encoding: .utf8)
-        try await t.start()
+        try await t.restartWithShortWindow()
         do {
             try await t.waitCommitted(accepted, timeout: 40)
             let rows = try readTable(t.dbPath)
             #expect(rows.count == newest.count)
-            for (k, v) in newest { #expect(rows[k]?.rpm == v, "\(k)") }
+            for (k, v) in newest { #expect(rows[k]?.rpm == v.rpm, "\(k)") }
             #expect(try redis.cli("XPENDING", "heartbeats", "coalescer").hasPrefix("0"))
             #expect(!(try redis.cli("GET", "heartbeats:writer:coalescer").contains("-\(deadPID)")))
         } catch {
