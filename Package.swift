@@ -37,6 +37,8 @@ let package = Package(
             ]
         ),
         .target(name: "BreakwaterConfigModel", dependencies: ["BreakwaterCore"]),
+        .systemLibrary(name: "CBreakwaterRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(name: "BreakwaterKafka", dependencies: ["CBreakwaterRdKafka"]),
         .target(name: "BreakwaterConfig", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(name: "BreakwaterACL", dependencies: ["BreakwaterCore", "BreakwaterConfigModel"]),
         .target(
@@ -125,6 +127,7 @@ let package = Package(
             name: "BreakwaterTelemetry",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel", "BreakwaterRESP", "BreakwaterMySQLWire",
+                "BreakwaterKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -266,6 +269,7 @@ let package = Package(
             name: "BreakwaterTelemetryTests",
             dependencies: [
                 "BreakwaterTelemetry", "BreakwaterConfigModel",
+                "BreakwaterKafka",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -11,6 +11,8 @@ for pkg in curl haproxy nginx socat procps iproute2 nghttp2-client openssl libss
 done
 # telemetry: GRDB links the system SQLite; sqlite3 is the bench peer; Redis 7 for state redis tests
 for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+# telemetry log kafka: librdkafka headers and library (the build links it; its mock cluster serves the tests)
+for pkg in librdkafka-dev pkg-config; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 # jobs section: the leaking job of BreakwaterJobsTests allocates with python3 until OOM-killed
 dpkg -s python3 >/dev/null 2>&1 || need+=(python3)
 # jobs `queue amqp`: librabbitmq (the C client the BreakwaterAMQP target links) and a real RabbitMQ for AMQPJobsTests

@@ -10,7 +10,7 @@ struct TelemetryDraft {
 extension ConfigParseSession {
     static let telemetryKeywords = [
         "bind", "state", "log", "window", "sink", "max-body-size", "max-batch-records", "max-fields",
-        "max-key-length", "max-log-size", "upsert-max-rows", "max-machines",
+        "max-key-length", "max-log-size", "max-log-records", "upsert-max-rows", "max-machines",
     ]
 
     mutating func openTelemetry(_ w: [String], _ loc: SourceLocation) {
@@ -78,6 +78,8 @@ extension ConfigParseSession {
             c.limits.maxBodyBytes = try Self.telemetrySize(a, kw, minimum: 64)
         case "max-log-size":
             c.limits.maxLogBytes = try Self.telemetrySize(a, kw, minimum: 64 << 10)
+        case "max-log-records":
+            c.limits.maxLogRecords = try Self.telemetryInt(a, kw, 100...1_000_000_000)
         case "max-batch-records":
             c.limits.maxBatchRecords = try Self.telemetryInt(a, kw, 1...1_000_000)
         case "max-fields":
@@ -135,12 +137,23 @@ extension ConfigParseSession {
                 throw ConfigError("'log redis-stream' expects <redis://host:port/db> stream <name> group <name>")
             }
             try checkURL(a[1], scheme: "redis", keyword: "log redis-stream")
-            throw ConfigError("'log redis-stream' is not supported yet in this build; use 'log dir <path>'")
+            for (what, name) in [("stream", a[3]), ("group", a[5])] where name.isEmpty || name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                throw ConfigError("'log redis-stream ... \(what)' expects a non-empty name without spaces, got '\(name)'")
+            }
+            return .redisStream(url: a[1], stream: a[3], group: a[5])
         case "kafka":
             guard a.count == 7, a[1] == "brokers", a[3] == "topic", a[5] == "group" else {
                 throw ConfigError("'log kafka' expects brokers <host:port,...> topic <name> group <name>")
             }
-            throw ConfigError("'log kafka' is not supported yet in this build; use 'log dir <path>'")
+            for broker in a[2].split(separator: ",", omittingEmptySubsequences: false) {
+                guard let colon = broker.lastIndex(of: ":"), colon != broker.startIndex,
+                      let port = Int(broker[broker.index(after: colon)...]), (1...65535).contains(port)
+                else { throw ConfigError("'log kafka brokers' expects host:port[,host:port...], got '\(a[2])'") }
+            }
+            for (what, name) in [("topic", a[4]), ("group", a[6])] where name.isEmpty {
+                throw ConfigError("'log kafka ... \(what)' expects a non-empty name")
+            }
+            return .kafka(brokers: a[2], topic: a[4], group: a[6])
         default:
             throw ConfigError("'log' expects 'dir <path>', 'redis-stream <url> stream <s> group <g>' or 'kafka brokers <b> topic <t> group <g>'\(a.first.map { ", got '\($0)'" } ?? "")")
         }

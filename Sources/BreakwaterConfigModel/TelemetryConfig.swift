@@ -45,6 +45,9 @@ public struct TelemetryConfig: Sendable, Equatable {
         public var maxKeyLength: Int = 128
         /// `max-log-size SIZE`: bytes of log not yet committed by the coalescer; ingest answers 503 past it. Default 1g.
         public var maxLogBytes: Int = 1 << 30
+        /// `max-log-records N`: records not yet committed by the coalescer (for `log redis-stream` the group's
+        /// backlog; the stream is trimmed to twice this). Default 10000000.
+        public var maxLogRecords: Int = 10_000_000
         /// `upsert-max-rows N`: rows per INSERT statement of a window's upsert. Default 500.
         public var upsertMaxRows: Int = 500
         /// `max-machines N`: distinct machines in `state memory` and in one window's fold. Default 1000000.

@@ -27,7 +27,18 @@ public final class RESPClient: Sendable {
     public func pipeline(_ commands: [[String]]) -> [EventLoopFuture<RESPValue>] {
         var buffer = channel.allocator.buffer(capacity: 256 * commands.count)
         for c in commands { RESPValue.writeCommand(c, into: &buffer) }
-        let promises = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
+        return send(buffer, commands: commands.count)
+    }
+
+    /// `pipeline` for commands with binary arguments.
+    public func pipeline(binary commands: [[[UInt8]]]) -> [EventLoopFuture<RESPValue>] {
+        var buffer = channel.allocator.buffer(capacity: 256 * commands.count)
+        for c in commands { RESPValue.writeCommand(c, into: &buffer) }
+        return send(buffer, commands: commands.count)
+    }
+
+    private func send(_ buffer: ByteBuffer, commands: Int) -> [EventLoopFuture<RESPValue>] {
+        let promises = (0..<commands).map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
         channel.writeAndFlush(RESPReplyMatcher.Outbound(bytes: buffer, promises: promises), promise: nil)
         return promises.map(\.futureResult)
     }
@@ -35,6 +46,9 @@ public final class RESPClient: Sendable {
     public func send(_ command: [String]) -> EventLoopFuture<RESPValue> { pipeline([command])[0] }
 
     public var isActive: Bool { channel.isActive }
+
+    /// The loop the replies complete on (for a caller's timeout).
+    public var eventLoop: any EventLoop { channel.eventLoop }
 
     public func close() { channel.close(promise: nil) }
 }

@@ -19,6 +19,16 @@ public enum RESPValue: Sendable, Equatable {
         }
     }
 
+    /// Encodes a command of binary arguments (a bulk string holds any bytes).
+    public static func writeCommand(_ parts: [[UInt8]], into buffer: inout ByteBuffer) {
+        buffer.writeString("*\(parts.count)\r\n")
+        for p in parts {
+            buffer.writeString("$\(p.count)\r\n")
+            buffer.writeBytes(p)
+            buffer.writeString("\r\n")
+        }
+    }
+
     /// Encodes a command as RESP2 clients send it: an array of bulk strings.
     public static func writeCommand(_ parts: [String], into buffer: inout ByteBuffer) {
         buffer.writeString("*\(parts.count)\r\n")

@@ -6,7 +6,7 @@ import Logging
 /// offset past it. A failed write is retried with back-off (100 ms doubling to 5 s) while the log grows; the offset
 /// moves only after a successful write, so nothing accepted is lost and a replay after a crash is harmless.
 final class Coalescer: @unchecked Sendable {
-    private let log: SegmentLog
+    private let log: any TelemetryLog
     private let sink: any TelemetrySink
     private let windowSeconds: Double
     private let maxMachines: Int
@@ -17,7 +17,7 @@ final class Coalescer: @unchecked Sendable {
     private var stopping: Bool { worker.stopping }
     private var wakeups = 0
 
-    init(log: SegmentLog, sink: any TelemetrySink, windowMs: Int, maxMachines: Int, metrics: TelemetryMetrics, logger: Logger) {
+    init(log: any TelemetryLog, sink: any TelemetrySink, windowMs: Int, maxMachines: Int, metrics: TelemetryMetrics, logger: Logger) {
         self.log = log
         self.sink = sink
         self.windowSeconds = Double(windowMs) / 1000
@@ -45,43 +45,44 @@ final class Coalescer: @unchecked Sendable {
     private var isStopping: Bool { worker.isStopping }
 
     private func run() {
-        var cursor = SegmentLog.Cursor(offset: log.committedOffset)
         while !isStopping {
             var fold = WindowFold()
             let windowEnd = Date().addingTimeInterval(windowSeconds)
             // Fill the window until it ends (or holds max-machines rows, or we are told to stop).
             while fold.rows.count < maxMachines {
                 do {
-                    let (records, next) = try log.read(from: cursor, maxBytes: 1 << 20)
+                    let records = try log.readNext(maxBytes: 1 << 20)
                     for r in records { fold.add(r) }
-                    cursor = next
                     if !records.isEmpty { continue }
                 } catch {
                     logger.error("telemetry coalescer cannot read the log: \(error)")
                 }
                 condition.lock()
                 let seen = wakeups
-                while wakeups == seen && !stopping && Date() < windowEnd {
-                    _ = condition.wait(until: windowEnd)
+                // A log fed by other processes too is polled; the local appender's wake-up comes sooner.
+                let wakeAt = log.pollSeconds.map { min(windowEnd, Date().addingTimeInterval($0)) } ?? windowEnd
+                while wakeups == seen && !stopping && Date() < wakeAt {
+                    _ = condition.wait(until: wakeAt)
                 }
                 let stop = stopping
                 condition.unlock()
                 if stop || Date() >= windowEnd { break }
             }
             if fold.isEmpty { continue }
-            flush(fold, upTo: cursor.offset, retry: !isStopping)
+            flush(fold, retry: !isStopping)
         }
     }
 
-    /// Writes the fold, retrying with back-off unless `retry` is false, then commits `offset`.
-    private func flush(_ fold: WindowFold, upTo offset: UInt64, retry: Bool) {
+    /// Writes the fold, retrying with back-off unless `retry` is false, then commits what was read into it.
+    private func flush(_ fold: WindowFold, retry: Bool) {
         var delay = 0.1
         while true {
             let started = Date()
             do {
                 let statements = try sink.write(fold)
                 let seconds = Date().timeIntervalSince(started)
-                try log.commit(offset)
+                try log.commitRead()
+                let offset = log.committedOffset
                 metrics.update {
                     $0.windows += 1
                     $0.lastWindowRows = fold.rows.count

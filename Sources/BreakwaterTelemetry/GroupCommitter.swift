@@ -15,9 +15,8 @@ final class GroupCommitter: @unchecked Sendable {
         var completion: @Sendable (Result<Void, AppendRefusal>) -> Void
     }
 
-    private let log: SegmentLog
+    private let log: any TelemetryLog
     private let state: any LatestState
-    private let maxLogBytes: Int
     private let metrics: TelemetryMetrics
     private let onDurable: @Sendable () -> Void
     private let worker = StoppableThread()
@@ -26,10 +25,9 @@ final class GroupCommitter: @unchecked Sendable {
     private var queue: [Pending] = []
     private var queuedBytes = 0
 
-    init(log: SegmentLog, state: any LatestState, maxLogBytes: Int, metrics: TelemetryMetrics, onDurable: @escaping @Sendable () -> Void) {
+    init(log: any TelemetryLog, state: any LatestState, metrics: TelemetryMetrics, onDurable: @escaping @Sendable () -> Void) {
         self.log = log
         self.state = state
-        self.maxLogBytes = maxLogBytes
         self.metrics = metrics
         self.onDurable = onDurable
     }
@@ -54,11 +52,10 @@ final class GroupCommitter: @unchecked Sendable {
             completion(.failure(AppendRefusal(message: "the telemetry section is shutting down; retry against the new process")))
             return
         }
-        let used = log.liveBytes + queuedBytes
-        if used + frames.count > maxLogBytes {
+        if let problem = log.admissionProblem(records: records.count, bytes: frames.count, queuedBytes: queuedBytes) {
             condition.unlock()
             metrics.add(\.logFullRefusals, 1)
-            completion(.failure(AppendRefusal(message: "the durable log is full (\(used) of \(maxLogBytes) bytes, max-log-size): the sink is behind or down; retry later")))
+            completion(.failure(AppendRefusal(message: problem)))
             return
         }
         queuedBytes += frames.count
@@ -83,18 +80,18 @@ final class GroupCommitter: @unchecked Sendable {
             condition.unlock()
 
             var frames: [UInt8] = []
-            var count: UInt64 = 0
+            var records: [Heartbeat] = []
             for p in batch {
                 frames += p.frames
-                count += UInt64(p.records.count)
+                records += p.records
             }
             let result: Result<Void, AppendRefusal>
             do {
-                try log.appendDurably(frames, records: count)
+                try log.appendDurably(records, frames: frames)
                 metrics.add(\.fsyncs, 1)
                 do {
-                    try state.apply(batch.flatMap(\.records))
-                    metrics.add(\.acceptedRecords, Int(count))
+                    try state.apply(records)
+                    metrics.add(\.acceptedRecords, records.count)
                     result = .success(())
                 } catch {
                     metrics.add(\.stateErrors, 1)

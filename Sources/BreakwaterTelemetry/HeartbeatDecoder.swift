@@ -34,9 +34,9 @@ public enum HeartbeatDecoder {
     static func decodeJSON(_ body: [UInt8], limits: IngestLimits) throws(IngestRejection) -> [Heartbeat] {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try JSONParser.parse(body)
         } catch {
-            throw IngestRejection(message: "the body is not valid JSON (\(jsonProblem(error)))", index: nil)
+            throw IngestRejection(message: "the body is not valid JSON (\(error.message))", index: nil)
         }
         let items: [JSONValue]
         if case .array(let a) = value { items = a } else { items = [value] }
@@ -54,7 +54,6 @@ public enum HeartbeatDecoder {
 
     static func decodeNDJSON(_ body: [UInt8], limits: IngestLimits) throws(IngestRejection) -> [Heartbeat] {
         var out: [Heartbeat] = []
-        let decoder = JSONDecoder()
         for (i, line) in body.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard out.count < limits.maxBatchRecords else {
@@ -62,9 +61,9 @@ public enum HeartbeatDecoder {
             }
             let value: JSONValue
             do {
-                value = try decoder.decode(JSONValue.self, from: Data(line))
+                value = try JSONParser.parse(Array(line))
             } catch {
-                throw IngestRejection(message: "line is not valid JSON (\(jsonProblem(error)))", index: i)
+                throw IngestRejection(message: "line is not valid JSON (\(error.message))", index: i)
             }
             do { out.append(try record(value, limits: limits)) } catch { throw IngestRejection(message: error.message, index: i) }
         }
@@ -119,30 +118,9 @@ public enum HeartbeatDecoder {
         }
         return Heartbeat(machineID: id, tsMillis: ts, fields: fields)
     }
-
-    /// A short, human reason from a Foundation decoding error (never the raw error value).
-    static func jsonProblem(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let ctx) = error {
-            if let underlying = ctx.underlyingError as NSError?, let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-                return detail
-            }
-            return ctx.debugDescription
-        }
-        return "malformed JSON"
-    }
 }
 
-/// A JSON value; booleans stay booleans (decoded before numbers).
-indirect enum JSONValue: Decodable {
+/// A JSON value (parsed by `JSONParser`).
+indirect enum JSONValue {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
 }

@@ -4,9 +4,8 @@ import NIOCore
 /// The HTTP API of a telemetry section (Hummingbird, off the proxy's hot path):
 /// `POST /v1/heartbeats`, `GET /v1/machines/{id}`, `GET /v1/machines?ids=a,b`, `GET /metrics`.
 struct IngestRoutes: Sendable {
-    let committer: GroupCommitter
+    let gate: IngestGate
     let state: any LatestState
-    let log: SegmentLog
     let metrics: TelemetryMetrics
     let limits: IngestLimits
     let maxBodyBytes: Int
@@ -33,7 +32,8 @@ struct IngestRoutes: Sendable {
             return json(.ok, "{\"machines\":{\(entries.joined(separator: ","))}}")
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.render(logEnd: log.endOffset, logBytes: log.totalBytes, stateMachines: state.machineCount)
+            let log = gate.current?.log
+            let text = metrics.render(logEnd: log?.endOffset ?? 0, logBytes: log?.totalBytes ?? 0, stateMachines: state.machineCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
@@ -69,6 +69,11 @@ struct IngestRoutes: Sendable {
         }
         if let problem = state.admissionProblem(for: Set(records.map(\.machineID))) {
             return json(.serviceUnavailable, JSONOutput.error(problem, index: nil))
+        }
+        let committer: GroupCommitter
+        switch await gate.ready(timeout: 30) {
+        case .success(let open): committer = open.committer
+        case .failure(let refusal): return json(.serviceUnavailable, JSONOutput.error(refusal.message, index: nil))
         }
         let outcome: Result<Void, AppendRefusal> = await withCheckedContinuation { cont in
             committer.submit(records) { cont.resume(returning: $0) }

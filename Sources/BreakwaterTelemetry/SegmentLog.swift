@@ -6,6 +6,8 @@ import Glibc
 /// A readable failure of the durable log: what failed, on which path, the OS error in words.
 public struct LogError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    /// The directory's LOCK is held by another process (a reload's predecessor, until it has drained).
+    var lockIsHeld = false
     init(_ what: String, path: String, errno code: Int32? = nil) {
         description = code.map { "\(what) \(path): \(String(cString: strerror($0)))" } ?? "\(what) \(path)"
     }
@@ -28,6 +30,11 @@ final class SegmentLog: @unchecked Sendable {
 
     let directory: String
     let segmentTargetBytes: Int
+    /// `max-log-size` and `max-log-records`: the bounds on what is not yet committed.
+    let maxLiveBytes: Int
+    let maxLiveRecords: Int
+    /// The coalescer's position (`readNext`) and where `commitRead` commits to; coalescer thread only.
+    private var readerCursor: Cursor?
     private let lock = NSLock()
     private var segments: [Segment] = []
     private var committed: UInt64 = 0
@@ -47,9 +54,11 @@ final class SegmentLog: @unchecked Sendable {
 
     /// Opens (creating if needed) and recovers the directory: the last segment's torn tail, if any, is cut off;
     /// segments wholly below the committed offset are removed.
-    init(directory: String, segmentTargetBytes: Int) throws {
+    init(directory: String, segmentTargetBytes: Int, maxLiveBytes: Int = .max, maxLiveRecords: Int = .max) throws {
         self.directory = directory
         self.segmentTargetBytes = segmentTargetBytes
+        self.maxLiveBytes = maxLiveBytes
+        self.maxLiveRecords = maxLiveRecords
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -58,16 +67,25 @@ final class SegmentLog: @unchecked Sendable {
         lockFD = open(directory + "/LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lockFD >= 0 else { throw LogError("cannot open", path: directory + "/LOCK", errno: errno) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockFD)
-            throw LogError("the log directory is in use by another breakwater process (LOCK is held):", path: directory)
+            Glibc.close(lockFD)
+            var e = LogError("the log directory is in use by another breakwater process (LOCK is held):", path: directory)
+            e.lockIsHeld = true
+            throw e
         }
         committed = try Self.readCommitted(directory)
         try recover()
     }
 
-    deinit {
-        if activeFD >= 0 { close(activeFD) }
-        if lockFD >= 0 { close(lockFD) }
+    deinit { close() }
+
+    /// Closes the active segment and releases `LOCK`, so a successor process can open the directory.
+    func close() {
+        let (fd, lfd) = lock.withLock { () -> (Int32, Int32) in
+            defer { (activeFD, lockFD) = (-1, -1) }
+            return (activeFD, lockFD)
+        }
+        if fd >= 0 { Glibc.close(fd) }
+        if lfd >= 0 { Glibc.close(lfd) }
     }
 
     // MARK: recovery
@@ -170,7 +188,7 @@ final class SegmentLog: @unchecked Sendable {
         guard fd >= 0 else { throw LogError("cannot create log segment", path: path, errno: errno) }
         try Self.fsyncDirectory(directory)
         lock.withLock {
-            if activeFD >= 0 { close(activeFD) }
+            if activeFD >= 0 { Glibc.close(activeFD) }
             activeFD = fd
             segments.append(Segment(base: base, path: path, durableBytes: 0, records: 0))
         }
@@ -195,7 +213,7 @@ final class SegmentLog: @unchecked Sendable {
         if cursor.segmentBase == seg.base { (index, start) = (cursor.offset, cursor.bytePosition) }
         let fd = open(seg.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LogError("cannot read log segment", path: seg.path, errno: errno) }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         let length = min(seg.durableBytes - start, max(maxBytes, 1 << 20))
         var bytes = [UInt8](repeating: 0, count: length)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, length, off_t(start)) }
@@ -230,7 +248,7 @@ final class SegmentLog: @unchecked Sendable {
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LogError("cannot write", path: tmp, errno: errno) }
         let ok = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) == $0.count } && fsync(fd) == 0
-        close(fd)
+        Glibc.close(fd)
         guard ok, rename(tmp, final) == 0 else { throw LogError("cannot store the committed offset in", path: final, errno: errno) }
         try Self.fsyncDirectory(directory)
         lock.withLock { committed = offset }
@@ -264,7 +282,50 @@ final class SegmentLog: @unchecked Sendable {
     static func fsyncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw LogError("cannot open directory", path: path, errno: errno) }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         guard fsync(fd) == 0 else { throw LogError("cannot fsync directory", path: path, errno: errno) }
     }
+}
+
+extension SegmentLog: TelemetryLog {
+    func admissionProblem(records: Int, bytes: Int, queuedBytes: Int) -> String? {
+        let used = liveBytes + queuedBytes
+        if used + bytes > maxLiveBytes {
+            return "the durable log is full (\(used) of \(maxLiveBytes) bytes, max-log-size): the sink is behind or down; retry later"
+        }
+        let pending = Int(endOffset - committedOffset)
+        if pending + records > maxLiveRecords {
+            return "the durable log is full (\(pending) of \(maxLiveRecords) records, max-log-records): the sink is behind or down; retry later"
+        }
+        return nil
+    }
+
+    func appendDurably(_ records: [Heartbeat], frames: [UInt8]) throws {
+        try appendDurably(frames, records: UInt64(records.count))
+    }
+
+    func readNext(maxBytes: Int) throws -> [Heartbeat] {
+        let (records, next) = try read(from: readerCursor ?? Cursor(offset: committedOffset), maxBytes: maxBytes)
+        readerCursor = next
+        return records
+    }
+
+    func commitRead() throws {
+        guard let cursor = readerCursor, cursor.offset > committedOffset else { return }
+        try commit(cursor.offset)
+    }
+
+    var pollSeconds: Double? { nil }
+
+    func replayUncommitted(_ body: ([Heartbeat]) throws -> Void) throws {
+        var cursor = Cursor(offset: committedOffset)
+        while true {
+            let (records, next) = try read(from: cursor, maxBytes: 1 << 20)
+            if records.isEmpty { return }
+            try body(records)
+            cursor = next
+        }
+    }
+
+    var summary: String { "log \(directory) at offset \(committedOffset)..\(endOffset)" }
 }

@@ -1,41 +1,45 @@
 import BreakwaterConfigModel
+import Foundation
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import ServiceLifecycle
 
 /// One `telemetry NAME` section at run time: the durable log, the latest-state store, the group committer, the
 /// coalescer and the HTTP API. `start()` recovers the log and binds; `stop()` stops accepting, finishes queued
-/// appends and writes the open window once.
+/// appends, writes the open window once and releases the log.
+///
+/// Reload: the listener has SO_REUSEPORT, so a successor (`replacing`) binds while this process still serves. If
+/// the log directory's lock is still held by the predecessor, the successor serves at once and opens the log in the
+/// background as soon as the predecessor, draining, releases it (bounded by `lockWaitSeconds`); requests wait for it.
 public final class TelemetryServer: Sendable {
     public let config: TelemetryConfig
     private let group: any EventLoopGroup
     private let logger: Logger
-    private struct Running {
-        var log: SegmentLog
+    private let replacing: Bool
+    static let lockWaitSeconds = 120.0
+
+    private struct Parts: Sendable {
         var committer: GroupCommitter
         var coalescer: Coalescer
-        var http: Task<Void, Never>
-        var services: ServiceGroup
+        var log: any TelemetryLog
     }
-    private let running = NIOLockedValueBox<Running?>(nil)
+    private let parts = NIOLockedValueBox<Parts?>(nil)
+    private let listener = NIOLockedValueBox<TelemetryHTTPListener?>(nil)
+    private let opener = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let stopped = NIOLockedValueBox(false)
 
-    public init(config: TelemetryConfig, group: any EventLoopGroup, logger: Logger) {
+    public init(config: TelemetryConfig, group: any EventLoopGroup, logger: Logger, replacing: Bool = false) {
         self.config = config
         self.group = group
         self.logger = logger
+        self.replacing = replacing
     }
 
     public var displayName: String { "telemetry \(config.name)" }
 
     public func start() async throws {
-        guard case .directory(let dir) = config.log else {
-            throw StartError(description: "\(config.location): telemetry \(config.name): this build runs only 'log dir'")
-        }
-        let key = config.sink.key
         let limits = config.limits
-        let log = try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)))
         let metrics = TelemetryMetrics(section: config.name)
         let state: any LatestState
         switch config.state {
@@ -44,75 +48,124 @@ public final class TelemetryServer: Sendable {
         }
         let sink: any TelemetrySink
         switch config.sink {
-        case .sqlite(let path, let table, _):
+        case .sqlite(let path, let table, let key):
             sink = SQLiteSink(path: path, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows)
-        case .mysql(let url, let table, _):
+        case .mysql(let url, let table, let key):
             sink = try MySQLSink(url: url, table: table, key: key, maxRowsPerStatement: limits.upsertMaxRows, group: group)
         }
-        let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
-        let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
-        try rebuildState(state, from: log)
+        let gate = IngestGate()
+        var waitForLock = false
+        do {
+            try openParts(state: state, sink: sink, metrics: metrics, gate: gate)
+        } catch let e as LogError where e.lockIsHeld && replacing {
+            waitForLock = true
+        }
 
+        let key = config.sink.key
         let routes = IngestRoutes(
-            committer: committer, state: state, log: log, metrics: metrics,
+            gate: gate, state: state, metrics: metrics,
             limits: IngestLimits(maxBatchRecords: limits.maxBatchRecords, maxFieldsPerRecord: limits.maxFieldsPerRecord,
                                  maxKeyLength: limits.maxKeyLength, reservedNames: [key, "ts", "samples"]),
             maxBodyBytes: limits.maxBodyBytes)
         let router = Router()
         routes.register(on: router)
-        let (bound, boundCont) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(config.bindHost, port: config.bindPort), serverName: "breakwater"),
-            onServerRunning: { _ in boundCont.yield(.success(())) },
-            eventLoopGroupProvider: .shared(group),
-            logger: logger)
         let host = config.bindHost, port = config.bindPort
-        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        let http = Task {
-            do { try await services.run() } catch { boundCont.yield(.failure(error)) }
-            boundCont.finish()
+        do {
+            listener.withLockedValue { $0 = nil }
+            let l = try await TelemetryHTTPListener.bind(host: host, port: port, group: group, router: router, logger: logger)
+            listener.withLockedValue { $0 = l }
+        } catch {
+            stopParts()
+            throw StartError(description: "telemetry \(config.name): cannot listen on \(host):\(port): \(Self.describe(error)); is another process bound there?")
         }
-        var outcome: Result<Void, any Error> = .failure(LogError("the HTTP server stopped before listening on", path: "\(host):\(port)"))
-        for await r in bound { outcome = r; break }
-        if case .failure(let e) = outcome {
-            http.cancel()
-            throw StartError(description: "telemetry \(config.name): cannot listen on \(host):\(port): \(Self.describe(e)); is another process bound there?")
+        if waitForLock {
+            logger.notice("telemetry \(config.name) listening on \(host):\(port); waiting for the process it replaces to release the log")
+            let task = Task { await self.waitForLog(state: state, sink: sink, metrics: metrics, gate: gate) }
+            opener.withLockedValue { $0 = task }
+        } else if let log = parts.withLockedValue({ $0?.log }) {
+            logger.notice("telemetry \(config.name) listening on \(host):\(port); \(log.summary)")
         }
+    }
+
+    /// Opens the log, rebuilds the latest state from it, starts the committer and the coalescer, opens the gate.
+    private func openParts(state: any LatestState, sink: any TelemetrySink, metrics: TelemetryMetrics, gate: IngestGate) throws {
+        let log = try openLog()
+        let limits = config.limits
+        let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
+        let committer = GroupCommitter(log: log, state: state, metrics: metrics) { coalescer.notify() }
+        rebuildState(state, from: log)
         committer.start(name: config.name)
         coalescer.start(name: config.name)
-        running.withLockedValue { $0 = Running(log: log, committer: committer, coalescer: coalescer, http: http, services: services) }
-        logger.notice("telemetry \(config.name) listening on \(host):\(port); log \(dir) at offset \(log.committedOffset)..\(log.endOffset)")
+        parts.withLockedValue { $0 = Parts(committer: committer, coalescer: coalescer, log: log) }
+        gate.open(.init(committer: committer, log: log))
+    }
+
+    private func waitForLog(state: any LatestState, sink: any TelemetrySink, metrics: TelemetryMetrics, gate: IngestGate) async {
+        let deadline = Date().addingTimeInterval(Self.lockWaitSeconds)
+        while !stopped.withLockedValue({ $0 }) {
+            do {
+                try openParts(state: state, sink: sink, metrics: metrics, gate: gate)
+                if let log = parts.withLockedValue({ $0?.log }) { logger.notice("telemetry \(config.name): took over the log; \(log.summary)") }
+                return
+            } catch let e as LogError where e.lockIsHeld && Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            } catch {
+                let message = "telemetry \(config.name): cannot open the log after the reload: \(error); restart the process"
+                logger.error("\(message)")
+                gate.fail(message)
+                return
+            }
+        }
     }
 
     public func stop(grace: Duration) async {
-        guard let r = running.withLockedValue({ v in defer { v = nil }; return v }) else { return }
+        stopped.withLockedValue { $0 = true }
         // Graceful: stop accepting, let in-flight requests get their answer, then stop the log and the coalescer.
-        await r.services.triggerGracefulShutdown()
-        let deadline = Task {
-            try? await Task.sleep(for: grace == .zero ? .seconds(1) : grace)
-            r.http.cancel()
+        if let l = listener.withLockedValue({ v in defer { v = nil }; return v }) {
+            await l.stop(grace: grace == .zero ? .seconds(1) : grace)
         }
-        _ = await r.http.value
-        deadline.cancel()
-        r.committer.stop()
-        r.coalescer.stop()
+        if let task = opener.withLockedValue({ $0 }) { await task.value }
+        stopParts()
+    }
+
+    private func stopParts() {
+        guard let p = parts.withLockedValue({ v in defer { v = nil }; return v }) else { return }
+        p.committer.stop()
+        p.coalescer.stop()
+        p.log.close()
+    }
+
+    private func openLog() throws -> any TelemetryLog {
+        let limits = config.limits
+        switch config.log {
+        case .directory(let dir):
+            return try SegmentLog(directory: dir, segmentTargetBytes: max(4 << 10, min(64 << 20, limits.maxLogBytes / 8)),
+                                  maxLiveBytes: limits.maxLogBytes, maxLiveRecords: limits.maxLogRecords)
+        case .redisStream(let url, let stream, let groupName):
+            let log = try RedisStreamLog(url: url, stream: stream, group: groupName, maxBacklog: limits.maxLogRecords,
+                                         eventLoops: group, logger: logger)
+            do {
+                try log.open()
+            } catch {
+                throw StartError(description: "telemetry \(config.name): \(error); is redis-server running there?")
+            }
+            return log
+        case .kafka(let brokers, let topic, let groupName):
+            do {
+                return try KafkaLog(brokers: brokers, topic: topic, group: groupName, maxBacklog: limits.maxLogRecords, logger: logger)
+            } catch {
+                throw StartError(description: "telemetry \(config.name): \(error)")
+            }
+        }
     }
 
     /// Replays the uncommitted log into the latest-state store: `state memory` starts empty, and a crash between
     /// an fsync and its apply (no 202 was sent) must still reach Redis. Newer-ts-only makes the replay harmless.
-    private func rebuildState(_ state: any LatestState, from log: SegmentLog) throws {
-        var cursor = SegmentLog.Cursor(offset: log.committedOffset)
-        while true {
-            let (records, next) = try log.read(from: cursor, maxBytes: 1 << 20)
-            if records.isEmpty { return }
-            do {
-                try state.apply(records)
-            } catch {
-                logger.warning("telemetry \(config.name): the uncommitted log could not be replayed into the latest state (\(error)); ingest answers 503 until it can be updated")
-                return
-            }
-            cursor = next
+    private func rebuildState(_ state: any LatestState, from log: any TelemetryLog) {
+        do {
+            try log.replayUncommitted { try state.apply($0) }
+        } catch {
+            logger.warning("telemetry \(config.name): the uncommitted log could not be replayed into the latest state (\(error)); ingest answers 503 until it can be updated")
         }
     }
 

@@ -86,7 +86,8 @@ struct ProxyCommand: AsyncParsableCommand {
         let sections: [any SectionService]
         do {
             sections = try SectionRegistry.services(
-                for: snapshot, context: SectionContext(group: group, logger: logger, initial: initial))
+                for: snapshot, context: SectionContext(group: group, logger: logger, initial: initial,
+                                                     replacing: !softStopPIDs.isEmpty))
         } catch {
             printError("[ALERT] \(error)")
             try? await group.shutdownGracefully()

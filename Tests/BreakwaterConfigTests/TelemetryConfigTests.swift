@@ -67,13 +67,22 @@ import Testing
         expectError(parse(["telemetry"]), line: 1, "expects <name>")
     }
 
-    /// The distributed choices parse their full syntax, then say plainly that this build lacks them.
+    /// The distributed choices parse their full syntax; what this build lacks is said plainly.
     @Test func notYetSupportedChoicesAreErrors() {
         expectError(parse(base + ["  state redis redis://127.0.0.1:6379/0 prefix"]), line: 5, "'state redis' expects")
         expectError(parse(base + ["  state redis 127.0.0.1:6379"]), line: 5, "redis:// URL")
         let withLog = { (l: String) in ["telemetry t", "  bind 127.0.0.1:1", l, "  sink sqlite /x table t key k"] }
-        expectError(parse(withLog("  log redis-stream redis://127.0.0.1:6379/0 stream hb group c")), line: 3, "'log redis-stream' is not supported yet")
-        expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb group c")), line: 3, "'log kafka' is not supported yet")
+        let stream = parse(withLog("  log redis-stream redis://127.0.0.1:6379/0 stream hb group c") + ["  max-log-records 5000"])
+        expectNoErrors(stream)
+        #expect(stream.snapshot?.telemetrySections.first?.log == .redisStream(url: "redis://127.0.0.1:6379/0", stream: "hb", group: "c"))
+        #expect(stream.snapshot?.telemetrySections.first?.limits.maxLogRecords == 5000)
+        expectError(parse(withLog("  log redis-stream redis://127.0.0.1:6379/0 stream hb groups c")), line: 3, "'log redis-stream' expects")
+        expectError(parse(withLog("  log redis-stream 127.0.0.1:6379 stream hb group c")), line: 3, "redis:// URL")
+        expectError(parse(base + ["  max-log-records 10"]), line: 5, "between 100 and")
+        let kafka = parse(withLog("  log kafka brokers 127.0.0.1:9092,127.0.0.1:9093 topic hb group c"))
+        expectNoErrors(kafka)
+        #expect(kafka.snapshot?.telemetrySections.first?.log == .kafka(brokers: "127.0.0.1:9092,127.0.0.1:9093", topic: "hb", group: "c"))
+        expectError(parse(withLog("  log kafka brokers 127.0.0.1 topic hb group c")), line: 3, "host:port")
         expectError(parse(withLog("  log kafka brokers 127.0.0.1:9092 topic hb")), line: 3, "expects brokers")
         expectError(parse(["telemetry t", "  bind 127.0.0.1:1", "  log dir /x",
                            "  sink mysql mysql://w:s@127.0.0.1:3306 table t key k"]), line: 4, "no database")

@@ -10,25 +10,11 @@ struct TelemetryDurabilityTests {
     @Test func killNineMidWindowLosesNothing() async throws {
         let t = try TelemetryProcess(window: "10s")
         try await t.start()
-        var newest: [String: (Int64, Double)] = [:]
-        var accepted = 0
-        for i in 0..<30 {
-            let batch = (0..<5).map { m in heartbeat("k\(m)", ts: "2026-11-21T10:\(String(format: "%02d", i)):00Z", "\"rpm\":\(i * 10 + m)") }
-            let r = try await t.post("[" + batch.joined(separator: ",") + "]")
-            #expect(r.status == 202)
-            if r.status == 202 {
-                accepted += 5
-                for m in 0..<5 { newest["k\(m)"] = (Int64(1_795_255_200_000 + i * 60_000), Double(i * 10 + m)) }
-            }
-        }
+        let (accepted, newest) = try await t.postNumberedBatches(rounds: 30)
         // The window is 10 s long: nothing has been written to the sink yet.
         #expect(try await t.metric("windows_total") == 0)
         await t.kill9()
-        // Restart with a short window on the same directory.
-        let config = try String(contentsOf: t.dir.appendingPathComponent("breakwater.cfg"), encoding: .utf8)
-        try config.replacingOccurrences(of: "window 10s", with: "window 300ms")
-            .write(to: t.dir.appendingPathComponent("breakwater.cfg"), atomically: true, encoding: .utf8)
-        try await t.start()
+        try await t.restartWithShortWindow()
         defer { Task { await t.stop() } }
         // The replayed log rebuilt the latest state too.
         let k0 = try await t.request("GET", "/v1/machines/k0")
@@ -37,8 +23,8 @@ struct TelemetryDurabilityTests {
         let rows = try readTable(t.dbPath)
         #expect(rows.count == newest.count)
         for (k, v) in newest {
-            #expect(rows[k]?.ts == v.0, "\(k)")
-            #expect(rows[k]?.rpm == v.1, "\(k)")
+            #expect(rows[k]?.ts == v.ts, "\(k)")
+            #expect(rows[k]?.rpm == v.rpm, "\(k)")
         }
         // Committed past every segment but the active one: the log shrank to at most one segment.
         let segments = try FileManager.default.contentsOfDirectory(atPath: t.logDir).filter { $0.hasSuffix(".log") }

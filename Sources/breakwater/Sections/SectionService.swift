@@ -20,6 +20,8 @@ struct SectionContext: Sendable {
     var logger: Logger
     /// `breakwater proxy --initial`: rebuild state files from the configuration (ProxySQL's `--initial`).
     var initial: Bool
+    /// Started by a reload (`-sf PID`): the predecessor still holds what it will release as it drains.
+    var replacing: Bool = false
 }
 
 /// Builds every data-tier section of a snapshot, in declaration order per kind.

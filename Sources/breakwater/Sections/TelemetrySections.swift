@@ -4,7 +4,7 @@ import BreakwaterTelemetry
 /// Adapts `TelemetryServer` to `SectionService`.
 enum TelemetrySections {
     static func services(for configs: [TelemetryConfig], context: SectionContext) throws -> [any SectionService] {
-        configs.map { TelemetrySection(server: TelemetryServer(config: $0, group: context.group, logger: context.logger)) }
+        configs.map { TelemetrySection(server: TelemetryServer(config: $0, group: context.group, logger: context.logger, replacing: context.replacing)) }
     }
 }
 

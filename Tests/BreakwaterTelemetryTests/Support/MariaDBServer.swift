@@ -18,9 +18,11 @@ final class MariaDBServer: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bw-mariadb-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = Ports.free()
+        // A temp dir of its own: the shared /tmp can hold another server's '#sql-temptable-<pid>-...' of the same name.
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("tmp"), withIntermediateDirectories: true)
         let install = try runTool("/usr/bin/mariadb-install-db", [
             "--no-defaults", "--datadir=\(directory.path)/data", "--user=root", "--auth-root-authentication-method=normal",
-            "--skip-test-db",
+            "--skip-test-db", "--tmpdir=\(directory.path)/tmp",
         ])
         guard install.status == 0 else { throw HarnessError.message("mariadb-install-db failed: \(install.output)") }
         try start(maxConnections: maxConnections)
@@ -38,7 +40,7 @@ final class MariaDBServer: @unchecked Sendable {
             "--no-defaults", "--datadir=\(directory.path)/data", "--port=\(port)", "--bind-address=127.0.0.1",
             "--socket=\(socketPath)", "--user=root", "--skip-name-resolve", "--max-connections=\(maxConnections)",
             "--innodb-buffer-pool-size=32M", "--max-allowed-packet=64M", "--skip-log-bin", "--pid-file=\(directory.path)/mariadbd.pid",
-            "--log-error=\(directory.path)/error.log",
+            "--log-error=\(directory.path)/error.log", "--tmpdir=\(directory.path)/tmp",
         ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

@@ -6,7 +6,9 @@ final class RedisServer: @unchecked Sendable {
     let dir: URL
     let proc: ManagedProcess
 
-    init() async throws {
+    /// `appendFsyncAlways`: AOF on with `appendfsync always` (Redis fsyncs before it replies), as `log redis-stream`
+    /// needs for a 202 to mean durable.
+    init(appendFsyncAlways: Bool = false) async throws {
         guard let path = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw HarnessError.message("redis-server not found: install Debian's redis-server (scripts/install-test-deps.sh)")
         }
@@ -17,8 +19,8 @@ final class RedisServer: @unchecked Sendable {
         port = Ports.free()
         dir = try makeTempDir("redis")
         proc = try ManagedProcess(executable: path, arguments: [
-            "--port", String(port), "--bind", "127.0.0.1", "--dir", dir.path, "--save", "", "--appendonly", "no",
-        ], dir: dir)
+            "--port", String(port), "--bind", "127.0.0.1", "--dir", dir.path, "--save", "",
+        ] + (appendFsyncAlways ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]), dir: dir)
         let ok = await waitUntil(timeout: 10) { !self.proc.isRunning || Ports.accepts(self.port) }
         guard ok, proc.isRunning else { throw HarnessError.message("redis-server did not start: \(proc.stderr)\(proc.stdout)") }
     }

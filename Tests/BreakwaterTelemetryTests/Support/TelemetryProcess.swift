@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -16,16 +17,18 @@ final class TelemetryProcess: @unchecked Sendable {
     var dbPath: String { dir.appendingPathComponent("sink/telemetry.db").path }
 
     /// `extra` lines go into the section (window, limits); `dbDir` overrides where the database lives.
-    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil) throws {
+    /// `log` replaces `log dir <temp>/log` (e.g. `redis-stream URL stream S group G`).
+    init(extra: [String] = [], window: String = "300ms", dbPath: String? = nil, state: String = "memory", sink: String? = nil,
+         log: String? = nil, prelude: [String] = []) throws {
         dir = try makeTempDir("telemetry")
         port = Ports.free()
         let db = dbPath ?? dir.appendingPathComponent("sink/telemetry.db").path
         if dbPath == nil { try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("sink").path, withIntermediateDirectories: true) }
-        configText = ([
+        configText = (prelude + [
             "telemetry scada",
             "    bind 127.0.0.1:\(port)",
             "    state \(state)",
-            "    log dir \(dir.appendingPathComponent("log").path)",
+            "    log " + (log ?? "dir \(dir.appendingPathComponent("log").path)"),
             "    window \(window)",
             "    sink " + (sink ?? "sqlite \(db) table machine_heartbeat key machine_id"),
         ] + extra.map { "    " + $0 }).joined(separator: "\n") + "\n"
@@ -66,8 +69,10 @@ final class TelemetryProcess: @unchecked Sendable {
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
     }
 
-    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil,
+                 headers: [String: String] = [:]) async throws -> HTTPAnswer {
         var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         req.httpMethod = method
         req.httpBody = body
         req.timeoutInterval = 30
@@ -103,4 +108,31 @@ final class TelemetryProcess: @unchecked Sendable {
 /// A heartbeat as JSON text.
 func heartbeat(_ id: String, ts: String, _ fields: String) -> String {
     "{\"machine_id\":\"\(id)\",\"ts\":\"\(ts)\",\"fields\":{\(fields)}}"
+}
+
+extension TelemetryProcess {
+    /// `rounds` batches of 5 records for machines k0...k4 (round i: ts 10:i:00Z, rpm i*10+m), each expected 202; the
+    /// records accepted and each machine's newest (ts in ms, rpm).
+    func postNumberedBatches(rounds: Int) async throws -> (accepted: Int, newest: [String: (ts: Int64, rpm: Double)]) {
+        var newest: [String: (ts: Int64, rpm: Double)] = [:]
+        var accepted = 0
+        for i in 0..<rounds {
+            let batch = (0..<5).map { m in heartbeat("k\(m)", ts: "2026-11-21T10:\(String(format: "%02d", i)):00Z", "\"rpm\":\(i * 10 + m)") }
+            let r = try await post("[" + batch.joined(separator: ",") + "]")
+            #expect(r.status == 202, "\(r.body)")
+            if r.status == 202 {
+                accepted += 5
+                for m in 0..<5 { newest["k\(m)"] = (Int64(1_795_255_200_000 + i * 60_000), Double(i * 10 + m)) }
+            }
+        }
+        return (accepted, newest)
+    }
+
+    /// Rewrites `window 10s` to `window 300ms` and starts again on the same directories (after a kill -9).
+    func restartWithShortWindow() async throws {
+        let url = dir.appendingPathComponent("breakwater.cfg")
+        let config = try String(contentsOf: url, encoding: .utf8)
+        try config.replacingOccurrences(of: "window 10s", with: "window 300ms").write(to: url, atomically: true, encoding: .utf8)
+        try await start()
+    }
 }
