@@ -11,6 +11,8 @@ for pkg in curl haproxy nginx socat procps iproute2 nghttp2-client openssl libss
 done
 # telemetry: GRDB links the system SQLite; sqlite3 is the bench peer; Redis 7 for state redis tests
 for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+# drills: heartbeat-storm's 3-node Galera cluster (galera-4; rsync carries the joiners' IST announcement)
+for pkg in galera-4 rsync; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 # jobs section: the leaking job of BreakwaterJobsTests allocates with python3 until OOM-killed
 dpkg -s python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then

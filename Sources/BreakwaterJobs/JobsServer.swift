@@ -14,6 +14,8 @@ public final class JobsServer: Sendable {
     private let task = NIOLockedValueBox<Task<Void, any Error>?>(nil)
     private let supervisor = NIOLockedValueBox<JobSupervisor?>(nil)
     private let cgroups = NIOLockedValueBox<JobCgroups?>(nil)
+    /// Read by `gauges()` (JobsServer+Gauges.swift).
+    let gaugeSource = NIOLockedValueBox<JobsGaugeSource?>(nil)
 
     public init(config: JobsConfig, group: any EventLoopGroup, logger: Logger) {
         self.config = config
@@ -59,6 +61,7 @@ public final class JobsServer: Sendable {
         if let error = await bound.wait() { throw error }
         sup.start()
         supervisor.withLockedValue { $0 = sup }
+        gaugeSource.withLockedValue { $0 = JobsGaugeSource(metrics: metrics, store: store) }
     }
 
     public func stop(grace: Duration) async {

@@ -23,6 +23,8 @@ public struct MuxProcess: Sendable {
 public final class MySQLMuxServer: @unchecked Sendable {
     public let eventLoop: EventLoop
     let pool: MuxPool
+    /// Errors sent to clients by code, for the dashboard's gauges (MySQLMuxServer+Gauges.swift).
+    public let errorCounters = MuxErrorCounters()
     private var sessions: [UInt32: MuxClientHandler] = [:]
     private var nextSessionID: UInt32 = 0
     private var channel: Channel?

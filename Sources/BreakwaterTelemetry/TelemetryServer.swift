@@ -20,6 +20,8 @@ public final class TelemetryServer: Sendable {
         var services: ServiceGroup
     }
     private let running = NIOLockedValueBox<Running?>(nil)
+    /// Read by `gauges()` (TelemetryServer+Gauges.swift).
+    let gaugeSource = NIOLockedValueBox<TelemetryGaugeSource?>(nil)
 
     public init(config: TelemetryConfig, group: any EventLoopGroup, logger: Logger) {
         self.config = config
@@ -52,6 +54,7 @@ public final class TelemetryServer: Sendable {
         let coalescer = Coalescer(log: log, sink: sink, windowMs: config.windowMs, maxMachines: limits.maxMachines, metrics: metrics, logger: logger)
         let committer = GroupCommitter(log: log, state: state, maxLogBytes: limits.maxLogBytes, metrics: metrics) { coalescer.notify() }
         try rebuildState(state, from: log)
+        gaugeSource.withLockedValue { $0 = TelemetryGaugeSource(metrics: metrics, log: log) }
 
         let routes = IngestRoutes(
             committer: committer, state: state, log: log, metrics: metrics,
