@@ -42,25 +42,28 @@ extension Drills {
         let proxy = try DrillProxy(binary: binary, config: DrillConfig(text: text, port: port))
         defer { proxy.stop() }
         let before2 = try DatabaseCounters(db)
+        let cpuBefore = proxy.cpuSeconds
         let throughResult = load.ingest(port: port)
         // The last window is written after the load stops: wait until the coalescer has committed the whole log.
         let drained = Self.waitForLogDrained(port: port, timeout: Double(windowMs) / 1000 * 3 + 10)
+        let cpuPer1k = throughResult.records > 0 ? (proxy.cpuSeconds - cpuBefore) / Double(throughResult.records) * 1000 : .nan
         let through = try DatabaseCounters(db).since(before2)
         let rows = Double((try? db.sql("SELECT COUNT(*) FROM drill.\(section.sink.table)").trimmingCharacters(in: .whitespacesAndNewlines)) ?? "") ?? 0
 
         let databaseLabel = galera ? "a 3-node Galera cluster on loopback (galera-4, writers spread over the 3 nodes directly, the sink on node 1)"
             : "one MariaDB on loopback (galera-4 is not installed, so no certification: cert failures and flow control are n/a)"
-        func run(_ label: String, _ r: HeartbeatWriters.Result, _ c: DatabaseCounters) -> DrillRun {
+        func run(_ label: String, _ r: HeartbeatWriters.Result, _ c: DatabaseCounters, cpu: Double) -> DrillRun {
             DrillRun(label: label, metrics: [
                 ("writers", Double(writers)), ("machines", Double(machines)), ("records", Double(r.records)),
                 ("statements", c.statements), ("cert failures", galera ? c.certFailures : .nan),
                 ("deadlock errors (1213)", Double(r.deadlockErrors)), ("innodb deadlocks", c.deadlocks),
                 ("flow control paused", galera ? c.pausedFraction : .nan),
                 ("writer errors", Double(r.otherErrors)), ("database nodes", Double(db.nodes.count)),
+                ("breakwater CPU s per 1k records", cpu),
             ])
         }
-        let directRun = run("direct", directResult, direct)
-        let throughRun = run("through telemetry \(section.name)", throughResult, through)
+        let directRun = run("direct", directResult, direct, cpu: .nan)
+        let throughRun = run("through telemetry \(section.name)", throughResult, through, cpu: cpuPer1k)
         var summary = "Database: \(databaseLabel). Window \(windowMs) ms"
             + (windowMs < section.windowMs ? " (the section's \(section.windowMs / 1000) s, shortened to fit --duration)" : "") + ". "
         func deadlocks(_ r: DrillRun) -> Int { Int((r.value("deadlock errors (1213)") ?? 0) + (r.value("innodb deadlocks") ?? 0)) }
