@@ -104,7 +104,7 @@ extension Drills {
     static func waitForLogDrained(port: Int, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let text = httpGet(port: port, path: "/metrics") {
+            if let text = DownSampler.fetch(port: port, path: "/metrics") {
                 let lag = metricValue(text, "breakwater_telemetry_log_lag_records")
                 let windows = metricValue(text, "breakwater_telemetry_windows_total")
                 if lag == 0, (windows ?? 0) > 0 { return true }
@@ -119,26 +119,6 @@ extension Drills {
             return line.split(separator: " ").last.flatMap { Double($0) }
         }
         return nil
-    }
-
-    /// One `GET` with `Connection: close`; the body, or nil.
-    static func httpGet(port: Int, path: String) -> String? {
-        var client = LoadClient(port: port)
-        client.timeoutSeconds = 5
-        let fd = client.connect(source: nil)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard client.writeAll(fd, "GET \(path) HTTP/1.1\r\nHost: drill\r\nConnection: close\r\n\r\n") else { return nil }
-        var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while data.count < 4 << 20 {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { break }
-            data += chunk[0..<n]
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { return nil }
-        return String(text[split.upperBound...])
     }
 }
 

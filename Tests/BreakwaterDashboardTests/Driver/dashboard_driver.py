@@ -28,6 +28,17 @@ def free_port():
     return port
 
 
+def wait_listening(port, proc, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 class Backend(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -173,28 +184,11 @@ jobs render
         proxy = subprocess.Popen([binary, "proxy", "-f", cfg], stdout=open(os.path.join(tmp, "proxy.log"), "w"),
                                  stderr=subprocess.STDOUT)
         procs.append(proxy)
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or proxy.poll() is not None:
-                    sys.stderr.write("breakwater proxy did not start: " + open(os.path.join(tmp, "proxy.log")).read())
-                    return 2
-                time.sleep(0.1)
-
-        for p in (mux_port, telemetry_port, jobs_port):
-            deadline = time.time() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", p), timeout=1).close()
-                    break
-                except OSError:
-                    if time.time() > deadline or proxy.poll() is not None:
-                        sys.stderr.write(f"a data-tier listener (port {p}) did not start: " + open(os.path.join(tmp, "proxy.log")).read())
-                        return 2
-                    time.sleep(0.1)
+        # The edge frontend and every data-tier listener (mux, telemetry, jobs) must be up.
+        for p in (port, mux_port, telemetry_port, jobs_port):
+            if not wait_listening(p, proxy):
+                sys.stderr.write(f"breakwater proxy did not listen on 127.0.0.1:{p}: " + open(os.path.join(tmp, "proxy.log")).read())
+                return 2
 
         served = {"ok": 0, "err": 0, "heartbeats": 0, "jobs": 0}
 
