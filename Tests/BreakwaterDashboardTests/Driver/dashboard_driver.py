@@ -287,6 +287,8 @@ jobs render
         for v, div in (("#/mux", "g-mysql-mux"), ("#/telemetry", "g-telemetry"), ("#/jobs", "g-jobs")):
             navigate(v)
             views[v] = dt.eval(f"document.getElementById('{div}').textContent")
+            with open(os.path.join(out_dir, f"dashboard-{v[2:]}.png"), "wb") as f:  # for a person to look at
+                f.write(base64.b64decode(dt.call("Page.captureScreenshot", format="png")["data"]))
         navigate("#/mux")
         mux_text = views["#/mux"]
         navigate("#/backend/web")
