@@ -99,9 +99,11 @@ let package = Package(
             name: "BreakwaterDrills",
             dependencies: [
                 "BreakwaterCore", "BreakwaterConfigModel",
+                "BreakwaterMySQLWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]

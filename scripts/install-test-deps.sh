@@ -13,6 +13,8 @@ done
 for pkg in libsqlite3-dev sqlite3 redis-server redis-tools; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 # telemetry log kafka: librdkafka headers and library (the build links it; its mock cluster serves the tests)
 for pkg in librdkafka-dev pkg-config; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+# drills: heartbeat-storm's 3-node Galera cluster (galera-4; rsync carries the joiners' IST announcement)
+for pkg in galera-4 rsync; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 # jobs section: the leaking job of BreakwaterJobsTests allocates with python3 until OOM-killed
 dpkg -s python3 >/dev/null 2>&1 || need+=(python3)
 # jobs `queue amqp`: librabbitmq (the C client the BreakwaterAMQP target links) and a real RabbitMQ for AMQPJobsTests

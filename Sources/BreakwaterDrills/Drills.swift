@@ -17,6 +17,10 @@ public struct Drills: Sendable {
     public var seconds: Double
     /// Scale: servers for health-storm, clients for the load drills (kept small in tests).
     public var scale: Int
+    /// heartbeat-storm: writers (ingest nodes), distinct machines, and which database.
+    public var writers = 16
+    public var machines = 200
+    public var database = DrillDatabase.auto
 
     public init(binary: String, configText: String, snapshot: ConfigSnapshot, seconds: Double, scale: Int = 1) {
         self.binary = binary
@@ -33,12 +37,8 @@ public struct Drills: Sendable {
         case "botnet": return try botnet()
         case "fpm-burst": return try fpmBurst()
         case "port-exhaustion": return try portExhaustion()
-        case "db-storm":
-            return DrillReport(drill: name, seconds: seconds, runs: [], summary: "",
-                               skippedReason: snapshot.mysqlMuxes.isEmpty ? "needs a mysql-mux section" : "the mysql-mux section does not publish a drill hook yet")
-        case "heartbeat-storm":
-            return DrillReport(drill: name, seconds: seconds, runs: [], summary: "",
-                               skippedReason: snapshot.telemetrySections.isEmpty ? "needs a telemetry section" : "the telemetry section does not publish a drill hook yet")
+        case "db-storm": return try dbStorm()
+        case "heartbeat-storm": return try heartbeatStorm()
         default:
             throw DrillError("unknown drill '\(name)'; drills: \(Self.names.joined(separator: ", "))")
         }

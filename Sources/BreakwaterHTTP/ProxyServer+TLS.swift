@@ -46,7 +46,8 @@ public final class TLSBindings: Sendable {
             for b in f.binds {
                 guard let tls = b.tls, contexts[b.location] == nil else { continue }
                 do {
-                    contexts[b.location] = try TLSServerContext(config: tls, ticketRing: tls.ticketKeysFile.flatMap { rings[$0] })
+                    contexts[b.location] = try TLSServerContext(config: tls, ticketRing: tls.ticketKeysFile.flatMap { rings[$0] },
+                                                                handshakes: .forFrontend(f.name))
                 } catch {
                     throw BindError(location: b.location, message: "'bind \(b.host):\(b.port)' in proxy '\(f.name)' : \(error.description)")
                 }

@@ -1,6 +1,7 @@
 import BreakwaterConfigModel
 import BreakwaterCore
 import BreakwaterObservability
+import BreakwaterTLS
 
 /// The views under `stats uri`: the HAProxy-style HTML table (the page itself and `;table`), `;csv`,
 /// the live dashboard (`/live`) and the JSON snapshot its event stream (`/events`) sends every second.
@@ -41,7 +42,7 @@ extension StatsCollector {
         out += ",\"backends\":[" + backends.joined(separator: ",") + "]"
         let frontends = all.filter { $0.type == .frontend }.map { f in
             "{\"name\":\(json(f.proxy)),\"req\":\(f.int(.req_tot) ?? f.int(.stot) ?? 0),\"denied\":\(f.int(.dreq) ?? 0),"
-                + "\"ereq\":\(f.int(.ereq) ?? 0),\"scur\":\(f.int(.scur) ?? 0),\"tls_resumed\":null}"
+                + "\"ereq\":\(f.int(.ereq) ?? 0),\"scur\":\(f.int(.scur) ?? 0),\"tls_resumed\":\(resumption(frontend: f.proxy))}"
         }
         out += ",\"frontends\":[" + frontends.joined(separator: ",") + "]"
         out += ",\"tables\":[" + runtime.tables.keys.sorted().compactMap { tableJSON($0) }.joined(separator: ",") + "]"
@@ -51,6 +52,11 @@ extension StatsCollector {
         }
         out += ",\"gauges\":{" + gauges.joined(separator: ",") + "}}"
         return out
+    }
+
+    /// Resumed ÷ all TLS handshakes of the frontend so far, or null (no TLS bind, or no handshake yet).
+    private func resumption(frontend name: String) -> String {
+        TLSHandshakeCounters.existing(frontend: name)?.resumptionRatio.map { "\(($0 * 10_000).rounded() / 10_000)" } ?? "null"
     }
 
     private func errors(_ row: StatsRow) -> Int {

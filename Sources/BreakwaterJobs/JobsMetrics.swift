@@ -14,7 +14,7 @@ public final class JobsMetrics: Sendable {
         var enqueued = 0, completed = 0, dead = 0, duplicates = 0, running = 0
         var failed: [FailureReason: Int] = [:]
     }
-    private let counters = NIOLockedValueBox(Counters())
+    let counters = NIOLockedValueBox(Counters())
     let section: String
 
     init(section: String) { self.section = section }

@@ -16,6 +16,8 @@ public final class JobsServer: Sendable {
     private let supervisor = NIOLockedValueBox<JobSupervisor?>(nil)
     private let cgroups = NIOLockedValueBox<JobCgroups?>(nil)
     private let sources = NIOLockedValueBox<(any JobSource)?>(nil)
+    /// Read by `gauges()` (JobsServer+Gauges.swift).
+    let gaugeSource = NIOLockedValueBox<JobsGaugeSource?>(nil)
 
     public init(config: JobsConfig, group: any EventLoopGroup, logger: Logger) {
         self.config = config
@@ -74,6 +76,7 @@ public final class JobsServer: Sendable {
         sup.start()
         supervisor.withLockedValue { $0 = sup }
         sources.withLockedValue { $0 = source }
+        gaugeSource.withLockedValue { $0 = JobsGaugeSource(metrics: metrics, source: source) }
     }
 
     public func stop(grace: Duration) async {

@@ -40,6 +40,7 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
         remotePort = context.remoteAddress?.port ?? 0
         guard server.registerSession(self) else {
             let err = MySQLErrorPacket(code: 1040, sqlState: "08004", message: "Too many connections")
+            server.errorCounters.count(err.code)
             context.writeAndFlush(wrapOutboundOut(MySQLPacket(sequenceID: 0, payload: err.encode())))
                 .whenComplete { _ in context.close(promise: nil) }
             return
@@ -92,6 +93,7 @@ final class MuxClientHandler: ChannelInboundHandler, MuxBackendSink {
                 case .failure(let error):
                     let packet = error as? MySQLErrorPacket
                         ?? MySQLErrorPacket(code: 9001, message: "Breakwater could not reach a backend: \(error)")
+                    self.server.errorCounters.count(packet.code)
                     self.run(self.machine.backendUnavailable(packet), context: context)
                 }
             }

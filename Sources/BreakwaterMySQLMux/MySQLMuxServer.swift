@@ -32,6 +32,8 @@ public final class MySQLMuxServer: @unchecked Sendable {
     let pool: MuxPool
     private var monitor: MuxMonitor!
     private var globals = MuxGlobalStats()
+    /// Errors sent to clients by code, for the dashboard's gauges (MySQLMuxServer+Gauges.swift).
+    public let errorCounters = MuxErrorCounters()
     private var sessions: [UInt32: MuxClientHandler] = [:]
     private var nextSessionID: UInt32 = 0
     private var channel: Channel?

@@ -48,6 +48,8 @@ public struct MySQLClientAuthStateMachine: Sendable {
     private mutating func handle(_ p: MySQLPacket) throws(MySQLWireError) -> Action {
         switch state {
         case .awaitingGreeting:
+            // A server refusing the connection (1040 Too many connections, 1129 host blocked) sends an error instead.
+            if p.header == 0xff { throw .server(try MySQLErrorPacket(payload: p.payload)) }
             let greeting = try MySQLHandshakeV10(payload: p.payload)
             guard greeting.capabilities.contains(.protocol41) else {
                 throw .unsupported("a server without CLIENT_PROTOCOL_41")

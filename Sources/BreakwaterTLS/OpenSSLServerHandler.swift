@@ -224,6 +224,7 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
             timeoutTask = nil
             state = .active
             info = readInfo()
+            tls.handshakes.record(resumed: info!.resumed)
             flushCiphertext(context: context, promise: nil)  // server Finished / NewSessionTicket
             context.fireUserInboundEventTriggered(TLSHandshakeCompleted(info: info!))
             if flushRequested && !pending.isEmpty { flushPlaintext(context: context) }

@@ -43,9 +43,12 @@ public final class TLSServerContext: @unchecked Sendable {
     public let certificateFiles: [String]
     public let alpn: [String]
     public let ticketRing: TicketKeyRing?
+    /// Handshakes completed on this context's connections (the dashboard's TLS resumption ratio).
+    public let handshakes: TLSHandshakeCounters
 
     /// Loads every certificate of `config` (TLS-1) and applies the settings. Never call on an event loop.
-    public init(config: TLSBindConfig, ticketRing: TicketKeyRing?) throws(TLSConfigError) {
+    public init(config: TLSBindConfig, ticketRing: TicketKeyRing?, handshakes: TLSHandshakeCounters = TLSHandshakeCounters()) throws(TLSConfigError) {
+        self.handshakes = handshakes
         var files: [String] = []
         for path in config.certificates { files += try Self.expand(path) }
         var contexts: [OpaquePointer] = []

@@ -28,6 +28,8 @@ public final class TelemetryServer: Sendable {
     private let listener = NIOLockedValueBox<TelemetryHTTPListener?>(nil)
     private let opener = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let stopped = NIOLockedValueBox(false)
+    /// Read by `gauges()` (TelemetryServer+Gauges.swift).
+    let gaugeSource = NIOLockedValueBox<TelemetryGaugeSource?>(nil)
 
     public init(config: TelemetryConfig, group: any EventLoopGroup, logger: Logger, replacing: Bool = false) {
         self.config = config
@@ -97,6 +99,7 @@ public final class TelemetryServer: Sendable {
         committer.start(name: config.name)
         coalescer.start(name: config.name)
         parts.withLockedValue { $0 = Parts(committer: committer, coalescer: coalescer, log: log) }
+        gaugeSource.withLockedValue { $0 = TelemetryGaugeSource(metrics: metrics, log: log) }
         gate.open(.init(committer: committer, log: log))
     }
 

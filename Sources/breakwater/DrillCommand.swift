@@ -26,7 +26,21 @@ struct DrillCommand: ParsableCommand {
     @Option(help: "Load scale (servers ×20 for health-storm, clients for the load drills; 1-50).")
     var scale: Int = 1
 
+    @Option(help: "heartbeat-storm: writers (ingest nodes) sending heartbeats at once (1-64).")
+    var writers: Int = 16
+
+    @Option(help: "heartbeat-storm: distinct machines the heartbeats are for (1-100000).")
+    var machines: Int = 200
+
+    @Option(help: "heartbeat-storm: auto (a 3-node Galera cluster when galera-4 is installed, else one MariaDB), galera or single.")
+    var database: String = "auto"
+
     func validate() throws {
+        guard (1...64).contains(writers) else { throw ValidationError("--writers must be 1...64") }
+        guard (1...100_000).contains(machines) else { throw ValidationError("--machines must be 1...100000") }
+        guard DrillDatabase(rawValue: database) != nil else {
+            throw ValidationError("--database must be one of \(DrillDatabase.allCases.map(\.rawValue).joined(separator: ", ")), got '\(database)'")
+        }
         guard Drills.names.contains(name) else {
             throw ValidationError("unknown drill '\(name)'; drills: \(Drills.names.joined(separator: ", "))")
         }
@@ -47,7 +61,10 @@ struct DrillCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let drills = Drills(binary: binary, configText: text, snapshot: snapshot, seconds: duration, scale: scale)
+        var drills = Drills(binary: binary, configText: text, snapshot: snapshot, seconds: duration, scale: scale)
+        drills.writers = writers
+        drills.machines = machines
+        drills.database = DrillDatabase(rawValue: database) ?? .auto
         do {
             let report = try drills.run(name)
             print(json ? report.json : report.text)

@@ -16,7 +16,7 @@ private func binary() -> String {
 }
 
 /// A config in the write-ups' shape: L7 checks, a stick-table rate limit with tarpit, server maxconn.
-private let drillConfig = """
+let drillConfig = """
 global
     maxconn 500
     stats socket /run/breakwater/admin.sock mode 600 level admin
@@ -41,15 +41,15 @@ backend pods
 
 """
 
-private func drill(_ name: String, seconds: Int = 2) throws -> (Int32, [String: Any], String) {
+func drill(_ name: String, seconds: Int = 2, config: String = drillConfig, options: [String] = []) throws -> (Int32, [String: Any], String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bw-drilltest-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let cfg = dir.appendingPathComponent("d.cfg")
-    try drillConfig.write(to: cfg, atomically: true, encoding: .utf8)
+    try config.write(to: cfg, atomically: true, encoding: .utf8)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary())
-    p.arguments = ["drill", name, "-f", cfg.path, "--json", "--duration", "\(seconds)"]
+    p.arguments = ["drill", name, "-f", cfg.path, "--json", "--duration", "\(seconds)"] + options
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -61,7 +61,7 @@ private func drill(_ name: String, seconds: Int = 2) throws -> (Int32, [String: 
     return (p.terminationStatus, obj, String(decoding: o, as: UTF8.self) + e)
 }
 
-private func metric(_ report: [String: Any], run: Int, _ name: String) -> Double? {
+func metric(_ report: [String: Any], run: Int, _ name: String) -> Double? {
     guard let runs = report["runs"] as? [[String: Any]], run < runs.count,
           let m = runs[run]["metrics"] as? [String: Any] else { return nil }
     return (m[name] as? NSNumber)?.doubleValue

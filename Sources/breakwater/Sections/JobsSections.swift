@@ -1,5 +1,6 @@
 import BreakwaterConfigModel
 import BreakwaterJobs
+import NIOConcurrencyHelpers
 
 /// Adapts `BreakwaterJobs.JobsServer` to `SectionService`.
 enum JobsSections {
@@ -8,9 +9,18 @@ enum JobsSections {
     }
 }
 
-struct JobsSectionService: SectionService {
+final class JobsSectionService: SectionService {
     let server: JobsServer
+    private let gauges = NIOLockedValueBox<SectionGaugePublisher?>(nil)
+    init(server: JobsServer) { self.server = server }
     var displayName: String { "jobs \(server.config.name)" }
-    func start() async throws { try await server.start() }
-    func stop(grace: Duration) async { await server.stop(grace: grace) }
+    func start() async throws {
+        try await server.start()
+        let server = self.server
+        gauges.withLockedValue { $0 = SectionGaugePublisher(kind: "jobs", name: server.config.name) { await server.gauges() } }
+    }
+    func stop(grace: Duration) async {
+        gauges.withLockedValue { $0 }?.stop()
+        await server.stop(grace: grace)
+    }
 }

@@ -17,6 +17,7 @@ final class MySQLMuxService: SectionService {
     private struct Running {
         var mux: MySQLMuxServer
         var admin: MuxAdminServer
+        var gauges: SectionGaugePublisher
     }
 
     let config: MySQLMuxConfig
@@ -53,12 +54,14 @@ final class MySQLMuxService: SectionService {
             _ = try? await mux.stop(grace: .zero).get()
             throw MuxAdminError("\(displayName): cannot listen for the admin interface on \(adminBind.host):\(adminBind.port): \(error)")
         }
-        running.withLockedValue { $0 = Running(mux: mux, admin: admin) }
+        let gauges = SectionGaugePublisher(kind: "mysql-mux", name: config.name) { (try? await mux.gauges().get()) ?? [:] }
+        running.withLockedValue { $0 = Running(mux: mux, admin: admin, gauges: gauges) }
         logger.info("\(displayName): MySQL clients on \(bind.host):\(bind.port), admin on \(adminBind.host):\(adminBind.port)")
     }
 
     func stop(grace: Duration) async {
         guard let r = running.withLockedValue({ $0 }) else { return }
+        r.gauges.stop()
         let ms = grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000
         _ = try? await r.admin.stop().get()
         _ = try? await r.mux.stop(grace: .milliseconds(ms)).get()

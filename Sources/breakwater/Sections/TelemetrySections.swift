@@ -1,5 +1,6 @@
 import BreakwaterConfigModel
 import BreakwaterTelemetry
+import NIOConcurrencyHelpers
 
 /// Adapts `TelemetryServer` to `SectionService`.
 enum TelemetrySections {
@@ -8,9 +9,18 @@ enum TelemetrySections {
     }
 }
 
-struct TelemetrySection: SectionService {
+final class TelemetrySection: SectionService {
     let server: TelemetryServer
+    private let gauges = NIOLockedValueBox<SectionGaugePublisher?>(nil)
+    init(server: TelemetryServer) { self.server = server }
     var displayName: String { server.displayName }
-    func start() async throws { try await server.start() }
-    func stop(grace: Duration) async { await server.stop(grace: grace) }
+    func start() async throws {
+        try await server.start()
+        let server = self.server
+        gauges.withLockedValue { $0 = SectionGaugePublisher(kind: "telemetry", name: server.config.name) { server.gauges() } }
+    }
+    func stop(grace: Duration) async {
+        gauges.withLockedValue { $0 }?.stop()
+        await server.stop(grace: grace)
+    }
 }

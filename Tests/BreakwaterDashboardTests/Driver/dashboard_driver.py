@@ -28,6 +28,17 @@ def free_port():
     return port
 
 
+def wait_listening(port, proc, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 class Backend(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -123,7 +134,7 @@ def main():
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     stop = threading.Event()
     try:
-        port = free_port()
+        port, mux_port, telemetry_port, jobs_port = free_port(), free_port(), free_port(), free_port()
         cfg = os.path.join(tmp, "dash.cfg")
         with open(cfg, "w") as f:
             f.write(f"""global
@@ -148,22 +159,38 @@ backend web
 backend api
     server a1 127.0.0.1:{backend.server_address[1]} maxconn 20
     server gone 127.0.0.1:{free_port()} maxconn 20 check inter 500ms fall 1
+
+mysql-mux main
+    bind 127.0.0.1:{mux_port}
+    admin bind 127.0.0.1:{free_port()} user admin password admin
+    server db1 127.0.0.1:{free_port()} hostgroup 10 max-connections 10
+    user app password secret default-hostgroup 10
+    max-client-connections 100
+
+telemetry scada
+    bind 127.0.0.1:{telemetry_port}
+    state memory
+    log dir {tmp}/telemetry-log
+    window 1s
+    sink sqlite {tmp}/telemetry.db table machine_heartbeat key machine_id
+
+jobs render
+    bind 127.0.0.1:{jobs_port}
+    queue dir {tmp}/jobs
+    command /bin/cat
+    workers 2
+    timeout 10s
 """)
         proxy = subprocess.Popen([binary, "proxy", "-f", cfg], stdout=open(os.path.join(tmp, "proxy.log"), "w"),
                                  stderr=subprocess.STDOUT)
         procs.append(proxy)
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or proxy.poll() is not None:
-                    sys.stderr.write("breakwater proxy did not start: " + open(os.path.join(tmp, "proxy.log")).read())
-                    return 2
-                time.sleep(0.1)
+        # The edge frontend and every data-tier listener (mux, telemetry, jobs) must be up.
+        for p in (port, mux_port, telemetry_port, jobs_port):
+            if not wait_listening(p, proxy):
+                sys.stderr.write(f"breakwater proxy did not listen on 127.0.0.1:{p}: " + open(os.path.join(tmp, "proxy.log")).read())
+                return 2
 
-        served = {"ok": 0, "err": 0}
+        served = {"ok": 0, "err": 0, "heartbeats": 0, "jobs": 0}
 
         def traffic():
             paths = ["/", "/api/x", "/fail", "/", "/api/y"]
@@ -175,6 +202,23 @@ backend api
                     served["ok"] += 1
                 except Exception:
                     served["err"] += 1
+                if k % 10 == 0:
+                    try:
+                        body = json.dumps({"machine_id": f"press-{k % 7}", "ts": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                                           "fields": {"rpm": k}}).encode()
+                        req = urllib.request.Request(f"http://127.0.0.1:{telemetry_port}/v1/heartbeats", data=body,
+                                                     headers={"content-type": "application/json"})
+                        urllib.request.urlopen(req, timeout=5).read()
+                        served["heartbeats"] += 1
+                    except Exception:
+                        served["err"] += 1
+                if k % 50 == 0:
+                    try:
+                        req = urllib.request.Request(f"http://127.0.0.1:{jobs_port}/v1/jobs", data=b"blueprint")
+                        urllib.request.urlopen(req, timeout=5).read()
+                        served["jobs"] += 1
+                    except Exception:
+                        served["err"] += 1
                 k += 1
                 time.sleep(0.01)
         threading.Thread(target=traffic, daemon=True).start()
@@ -234,8 +278,19 @@ backend api
                 routed += 1
             if p == 0:
                 first = measure(dt)
+                first_gauges = dt.eval("window.__last.s.gauges")
+                # MySQL clients connect after the first pass: the mux's client_connections gauge must move.
+                mux_clients = [socket.create_connection(("127.0.0.1", mux_port), timeout=5) for _ in range(3)]
+        time.sleep(2.5)  # two more snapshots after the last traffic sample
+        last_gauges = dt.eval("window.__last.s.gauges")
+        views = {}
+        for v, div in (("#/mux", "g-mysql-mux"), ("#/telemetry", "g-telemetry"), ("#/jobs", "g-jobs")):
+            navigate(v)
+            views[v] = dt.eval(f"document.getElementById('{div}').textContent")
+            with open(os.path.join(out_dir, f"dashboard-{v[2:]}.png"), "wb") as f:  # for a person to look at
+                f.write(base64.b64decode(dt.call("Page.captureScreenshot", format="png")["data"]))
         navigate("#/mux")
-        mux_text = dt.eval("document.getElementById('g-mysql-mux').textContent")
+        mux_text = views["#/mux"]
         navigate("#/backend/web")
         server_rows = dt.eval("document.getElementById('t-servers').rows.length")
         navigate("#/overview")
@@ -248,7 +303,8 @@ backend api
         nav_links = dt.eval("Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href'))")
         result = {"passes": passes, "navigations": routed, "first": first, "last": last, "screenshot": png,
                   "navLinks": nav_links, "traffic": served,
-                  "muxView": mux_text, "webServerRows": server_rows}
+                  "muxView": mux_text, "webServerRows": server_rows, "views": views,
+                  "firstGauges": first_gauges, "lastGauges": last_gauges}
         failures = []
         if last["canvases"] != first["canvases"]:
             failures.append("canvas count changed")
@@ -262,8 +318,21 @@ backend api
             failures.append("JS heap after GC grew")
         if last["ticks"] <= first["ticks"]:
             failures.append("no snapshots arrived while navigating")
-        if "section not configured" not in (mux_text or ""):
-            failures.append("the mux view does not say the section is not configured")
+        for v, text in views.items():
+            if "not configured" in (text or "") or not any(c.isdigit() for c in (text or "")):
+                failures.append(f"the {v} view shows no gauges: {text!r}")
+
+        def gauge(snapshot, section, name):
+            return (snapshot or {}).get(section, {}).get(name, 0)
+        moves = [("mysql-mux", "main.client_connections"), ("telemetry", "scada.records_accepted_total"),
+                 ("jobs", "render.enqueued_total")]
+        for section, name in moves:
+            if not gauge(last_gauges, section, name) > gauge(first_gauges, section, name):
+                failures.append(f"gauge {section} {name} did not move: {gauge(first_gauges, section, name)} -> {gauge(last_gauges, section, name)}")
+        if "main.backend_connections_127.0.0.1" not in " ".join((last_gauges or {}).get("mysql-mux", {}).keys()):
+            failures.append("no backend-connections gauge per mux server")
+        for c in mux_clients:
+            c.close()
         if server_rows != 2:
             failures.append(f"backend web shows {server_rows} server rows, expected 2")
         if served["ok"] == 0:
