@@ -90,7 +90,13 @@ extension HTTPProxyHandler {
         }
         request.connectAttempts += 1
         let server = backend.servers[index]
-        if server.config.proto == .fcgi && backend.fastCGI != nil { pools.evictIdle(key, except: context.eventLoop) }
+        if server.config.proto == .fcgi && backend.fastCGI != nil {
+            // Each kept FastCGI connection holds a worker, so a fresh one (no idle one, or `http-reuse safe`
+            // gives a client's first request its own) first frees the workers idle ones hold, on every loop:
+            // else the new connection waits in the application's accept queue until the idle purge.
+            pool.closeIdle(key)
+            pools.evictIdle(key, except: context.eventLoop)
+        }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
         ClientBootstrap(group: context.eventLoop)
