@@ -10,7 +10,7 @@
 #   CONNS           wrk connections                                (default 32)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
 #   NETNS           1 (default): private network namespace; 0: host loopback
-# The Galera drill of issue 12 is not part of this script yet (see bench/RESULTS.md).
+# The Galera drill of issue 12 is bench/telemetry-galera.sh (results in bench/RESULTS.md).
 set -euo pipefail
 export LC_ALL=C
 

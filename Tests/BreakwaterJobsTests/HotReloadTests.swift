@@ -36,7 +36,7 @@ import Glibc
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         #expect(!bw.proc.isRunning, "the old process did not exit after the hand-over")
-        #expect(bw.proc.exitStatus == 0, "old process exit status \(String(describing: bw.proc.exitStatus)); stderr:\n\(bw.proc.stderr.suffix(2000))")
+        #expect(bw.proc.exitStatus == 0, "old process exit status \(String(describing: bw.proc.exitStatus)); stderr:\n\(crashExcerpt(bw.proc.stderr))")
         ids.append(try await bw.submit("after-reload"))  // the successor serves alone now
         let final = try await bw.waitFinal(ids, timeout: 90)
         for id in ids { #expect(final[id]?["state"] as? String == "done", "\(id): \(final[id] ?? [:])") }
@@ -48,6 +48,18 @@ import Glibc
         if let successor { kill(successor, SIGTERM) }
         _ = await waitUntil(timeout: 10) { successor.map { kill($0, 0) != 0 } ?? true }
     }
+}
+
+/// The part of a process's stderr that explains a crash: from a little before Swift's "Fatal error" or crash
+/// banner, else the tail.
+private func crashExcerpt(_ stderr: String) -> String {
+    for marker in ["Fatal error", "fatal error", "Program crashed", "Crash"] {
+        if let r = stderr.range(of: marker) {
+            let start = stderr.index(r.lowerBound, offsetBy: -800, limitedBy: stderr.startIndex) ?? stderr.startIndex
+            return String(stderr[start...].prefix(4000))
+        }
+    }
+    return String(stderr.suffix(2000))
 }
 
 private func executions(_ bw: JobsProcess) -> [String] {
