@@ -48,7 +48,7 @@ public final class JobsServer: Sendable {
             amqpSource = s
             source = s
         case nil:
-            throw JobsError("jobs \(config.name): no queue configured")
+            throw JobsError("no queue configured")
         }
         let cg = JobCgroups.detect(memoryMax: config.memoryMax, unit: "\(config.name)-\(config.bindPort)")
         if case .rlimit = cg.mode {
@@ -69,7 +69,7 @@ public final class JobsServer: Sendable {
                                               group: group, logger: logger)
         } catch {
             source.stop()
-            throw JobsError("jobs \(config.name): \(error)")
+            throw error
         }
         listeners.withLockedValue { $0 = listener }
         amqpSource?.start()

@@ -78,7 +78,7 @@ public final class TelemetryServer: Sendable {
             listener.withLockedValue { $0 = l }
         } catch {
             stopParts()
-            throw StartError(description: "telemetry \(config.name): cannot listen on \(host):\(port): \(Self.describe(error)); is another process bound there?")
+            throw StartError(description: "cannot listen on \(host):\(port): \(Self.describe(error)); is another process bound there?")
         }
         if waitForLock {
             logger.notice("telemetry \(config.name) listening on \(host):\(port); waiting for the process it replaces to release the log")
@@ -150,14 +150,14 @@ public final class TelemetryServer: Sendable {
             do {
                 try log.open()
             } catch {
-                throw StartError(description: "telemetry \(config.name): \(error); is redis-server running there?")
+                throw StartError(description: "\(error); is redis-server running there?")
             }
             return log
         case .kafka(let brokers, let topic, let groupName):
             do {
                 return try KafkaLog(brokers: brokers, topic: topic, group: groupName, maxBacklog: limits.maxLogRecords, logger: logger)
             } catch {
-                throw StartError(description: "telemetry \(config.name): \(error)")
+                throw StartError(description: "\(error)")
             }
         }
     }
@@ -177,7 +177,7 @@ public final class TelemetryServer: Sendable {
     }
 
     static func describe(_ e: any Error) -> String {
-        if let io = e as? IOError { return io.description }
+        if let io = e as? IOError { return "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode))" }
         return String(describing: e)
     }
 }
