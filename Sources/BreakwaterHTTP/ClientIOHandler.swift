@@ -1,3 +1,5 @@
+import BreakwaterHTTP1Wire
+import DequeModule
 import NIOCore
 import NIOHTTP1
 
@@ -16,10 +18,18 @@ protocol ClientIO: AnyObject {
     /// Bytes received on the wire (heads and bodies), when the transport can count them; nil on an
     /// HTTP/2 stream, whose frames are counted as body bytes.
     var wireBytesIn: Int? { get }
+    /// The next request head the HTTP/1.1 decoder handed over as bytes, in arrival order (one
+    /// per `.head` part it fired); nil on an HTTP/2 stream, whose parts carry NIOHTTP1 heads.
+    func takeWireHead() -> HTTP1Head?
+    /// The HTTP/1.1 response encoder, which writes a server's head as its bytes with edits; nil
+    /// on an HTTP/2 stream, which needs NIOHTTP1 heads.
+    var responseEncoder: HTTP1ResponseEncoder? { get }
 }
 
 extension ClientIO {
     var wireBytesIn: Int? { nil }
+    func takeWireHead() -> HTTP1Head? { nil }
+    var responseEncoder: HTTP1ResponseEncoder? { nil }
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
@@ -50,6 +60,19 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
     private var refused = false
 
     var wireBytesIn: Int? { bytesIn }
+
+    /// Heads decoded and not yet taken by the proxy handler (pipelined requests wait here in the
+    /// order of their `.head` parts).
+    private var wireHeads = Deque<HTTP1Head>()
+    var responseEncoder: HTTP1ResponseEncoder?
+
+    func pushWireHead(_ head: HTTP1Head) {
+        wireHeads.append(head)
+    }
+
+    func takeWireHead() -> HTTP1Head? {
+        wireHeads.popFirst()
+    }
 
     init() {}
 

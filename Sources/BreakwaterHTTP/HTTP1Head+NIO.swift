@@ -4,10 +4,13 @@ import NIOHTTP1
 
 extension HTTP1Head {
     /// The fields as NIOHTTP1 headers, in wire order, each byte kept (`HTTP1FieldText`).
-    var nioHeaders: HTTPHeaders {
+    var nioHeaders: HTTPHeaders { nioHeaders(skipping: HTTP1HeadEdits()) }
+
+    /// `nioHeaders` without the fields `edits` removed.
+    func nioHeaders(skipping edits: HTTP1HeadEdits) -> HTTPHeaders {
         var headers: [(String, String)] = []
         headers.reserveCapacity(fields.count)
-        for field in fields {
+        for (i, field) in fields.enumerated() where !edits.isRemoved(i) {
             headers.append((HTTP1FieldText.string(bytes[field.name]), HTTP1FieldText.string(bytes[field.value])))
         }
         return HTTPHeaders(headers)

@@ -40,15 +40,23 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     private var scanner: HTTP1MessageScanner
     /// Told each request's method, so answers to HEAD and CONNECT go out without a body.
     private let responseEncoder: HTTP1ResponseEncoder?
+    /// When set, heads go there as bytes and the part fired is `wireHeadToken` (the proxy
+    /// handler takes the head from its `ClientIO`): no NIOHTTP1 head is built.
+    private let wireHeads: ClientIOHandler?
 
-    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil) {
+    /// What a `.head` part carries when the head itself went to `ClientIOHandler.pushWireHead`.
+    static let wireHeadToken = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
+
+    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil, wireHeads: ClientIOHandler? = nil) {
         scanner = HTTP1MessageScanner(kind: .request, limits: limits)
         self.responseEncoder = responseEncoder
+        self.wireHeads = wireHeads
     }
 
-    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil) {
+    convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil,
+                     wireHeads: ClientIOHandler? = nil) {
         self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount),
-                  responseEncoder: responseEncoder)
+                  responseEncoder: responseEncoder, wireHeads: wireHeads)
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -58,6 +66,12 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             case .needMore:
                 return .needMoreData
             case .head(let head):
+                if let wireHeads {
+                    responseEncoder?.recordRequestMethod(head.methodIs("HEAD") ? .HEAD : head.methodIs("CONNECT") ? .CONNECT : .GET)
+                    wireHeads.pushWireHead(head)
+                    context.fireChannelRead(wrapInboundOut(.head(Self.wireHeadToken)))
+                    continue
+                }
                 let request = Self.requestHead(head)
                 responseEncoder?.recordRequestMethod(request.method)
                 context.fireChannelRead(wrapInboundOut(.head(request)))
@@ -80,12 +94,13 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    /// The NIOHTTP1 head for a scanned one: method as spelled, headers in wire order.
-    static func requestHead(_ head: HTTP1Head) -> HTTPRequestHead {
+    /// The NIOHTTP1 head for a scanned one: method as spelled, headers in wire order (without the
+    /// fields `edits` removed).
+    static func requestHead(_ head: HTTP1Head, skipping edits: HTTP1HeadEdits = HTTP1HeadEdits()) -> HTTPRequestHead {
         let methodText = String(decoding: head.bytes[head.method], as: UTF8.self)
         var method = HTTPMethod(rawValue: methodText)
         if case .MSEARCH = method { method = .RAW(value: methodText) }  // only `MSEARCH` itself maps there
         return HTTPRequestHead(version: head.nioVersion, method: method,
-                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: head.nioHeaders)
+                               uri: String(decoding: head.bytes[head.target], as: UTF8.self), headers: head.nioHeaders(skipping: edits))
     }
 }

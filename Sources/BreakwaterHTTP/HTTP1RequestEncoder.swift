@@ -12,10 +12,30 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
     typealias OutboundOut = IOData
 
     private var isChunked = false
+    /// A received head to write as its bytes with edits in place of the next `.head` part, which
+    /// then only carries the method for the response decoder (`UpstreamHandler.writeWireHead`).
+    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits)?
+
+    /// The `.head` part written with a wire head: what the response decoder needs of it.
+    static func wireHeadToken(for head: HTTP1Head) -> HTTPRequestHead {
+        head.methodIs("HEAD") ? headToken : head.methodIs("CONNECT") ? connectToken : HTTP1RequestDecoder.wireHeadToken
+    }
+    private static let headToken = HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "")
+    private static let connectToken = HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: "")
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head):
+            if let wire = nextWireHead {
+                nextWireHead = nil
+                var edits = wire.edits
+                isChunked = Self.frame(wire.head, &edits)
+                var buffer = context.channel.allocator.buffer(capacity: wire.head.bytes.count + 64)
+                HTTP1HeadWriter.writeRequestLine(wire.head, version: edits.version, to: &buffer)
+                HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+                return
+            }
             isChunked = Self.frame(&head)
             var buffer = context.channel.allocator.buffer(capacity: 256)
             Self.writeStartLine(head, to: &buffer)
@@ -90,6 +110,38 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
             // exactly and would forward such a body unframed).
             return http11 && head.headers["transfer-encoding"].last.map { $0.lowercased().hasSuffix("chunked") } == true
         }
+    }
+
+    /// `frame(_:)` for a received head and its edits: the same rules, on the same (edited) fields.
+    static func frame(_ head: HTTP1Head, _ edits: inout HTTP1HeadEdits) -> Bool {
+        let version = edits.version ?? (head.versionMajor, head.versionMinor)
+        let http11 = version.major == 1 && version.minor >= 1
+        if head.methodIs("TRACE") {
+            edits.remove(name: "content-length", in: head)
+            edits.remove(name: "transfer-encoding", in: head)
+            return false
+        }
+        if edits.contains(name: "content-length", in: head) {
+            edits.remove(name: "transfer-encoding", in: head)
+            return false
+        }
+        if head.methodIs("POST") || head.methodIs("PUT") || head.methodIs("PATCH") {
+            guard http11 else { return false }
+            edits.replaceOrAdd(name: "transfer-encoding", value: "chunked", in: head)
+            return true
+        }
+        guard http11 else { return false }
+        return lastTransferEncoding(head, edits).map { $0.lowercased().hasSuffix("chunked") } == true
+    }
+
+    /// The last forwarded `Transfer-Encoding` value (added fields come after received ones).
+    private static func lastTransferEncoding(_ head: HTTP1Head, _ edits: HTTP1HeadEdits) -> String? {
+        if let added = edits.added.last(where: { HTTP1HeadEdits.AddedField.named($0, "transfer-encoding") }) { return added.value }
+        for (i, field) in head.fields.enumerated().reversed()
+        where !edits.isRemoved(i) && head.nameEquals(field, lowercase: "transfer-encoding") {
+            return HTTP1FieldText.string(head.bytes[field.value])
+        }
+        return nil
     }
 
     static func writeStartLine(_ head: HTTPRequestHead, to buffer: inout ByteBuffer) {

@@ -16,6 +16,18 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
     private var methods: [HTTPMethod] = []
     private var answering: HTTPMethod?
     private var inInterim = false
+    /// When set, a final response head is kept for `takeWireHead()` and the part fired is
+    /// `wireHeadToken`: no NIOHTTP1 head is built (the `UpstreamHandler` sets it).
+    var handsOverHeads = false
+    private var wireHead: HTTP1Head?
+
+    static let wireHeadToken = HTTPResponseHead(version: .http1_1, status: .ok)
+
+    /// The head behind the `.head` part just fired, when `handsOverHeads` is set.
+    func takeWireHead() -> HTTP1Head? {
+        defer { wireHead = nil }
+        return wireHead
+    }
 
     func write(data: HTTPClientRequestPart) {
         if case .head(let head) = data {
@@ -39,7 +51,13 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
                 return .needMoreData
             case .head(let head):
                 inInterim = (100..<200).contains(head.status) && head.status != 101
-                if !inInterim { context.fireChannelRead(wrapInboundOut(.head(Self.responseHead(head)))) }
+                if inInterim { continue }
+                if handsOverHeads {
+                    wireHead = head
+                    context.fireChannelRead(wrapInboundOut(.head(Self.wireHeadToken)))
+                } else {
+                    context.fireChannelRead(wrapInboundOut(.head(Self.responseHead(head))))
+                }
             case .body:
                 if !inInterim { context.fireChannelRead(wrapInboundOut(.body(body!))) }
             case .framing:

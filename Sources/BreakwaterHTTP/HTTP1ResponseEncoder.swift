@@ -20,8 +20,26 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         methods.append(method)
     }
 
+    /// A server's head to write as its bytes with edits, in `version`, in place of the next
+    /// `.head` part (`wireHeadToken`), set by the proxy handler right before it writes that part.
+    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits, version: (major: Int, minor: Int))?
+
+    static let wireHeadToken = HTTPResponseHead(version: .http1_1, status: .ok)
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
+        case .head where nextWireHead != nil:
+            let wire = nextWireHead!
+            nextWireHead = nil
+            let status = HTTPResponseStatus(statusCode: wire.head.status)
+            let toConnect = startResponse(code: wire.head.status)
+            var edits = wire.edits
+            let chunked = Self.frame(wire.head, &edits, version: wire.version, hasBody: !toConnect && status.mayHaveResponseBody)
+            isChunked = suppressBody ? false : chunked
+            var buffer = context.channel.allocator.buffer(capacity: wire.head.bytes.count + 64)
+            HTTP1HeadWriter.writeStatusLine(wire.head, version: wire.version, to: &buffer)
+            HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .head(var head):
             let code = Int(head.status.code)
             let interim = (100..<200).contains(code) && code != 101
@@ -55,6 +73,31 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             suppressBody = false
             HTTP1RequestEncoder.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
         }
+    }
+
+    /// Pairs a final response with its request's method; true when it answers a CONNECT.
+    private func startResponse(code: Int) -> Bool {
+        let interim = (100..<200).contains(code) && code != 101
+        guard !interim, !methods.isEmpty else { return false }
+        let method = methods.removeFirst()
+        suppressBody = method == .HEAD || method == .CONNECT
+        return method == .CONNECT
+    }
+
+    /// `frame(_:hasBody:)` for a server's head and its edits.
+    static func frame(_ head: HTTP1Head, _ edits: inout HTTP1HeadEdits, version: (major: Int, minor: Int), hasBody: Bool) -> Bool {
+        guard hasBody else {
+            edits.remove(name: "content-length", in: head)
+            edits.remove(name: "transfer-encoding", in: head)
+            return false
+        }
+        if edits.contains(name: "content-length", in: head) {
+            edits.remove(name: "transfer-encoding", in: head)
+            return false
+        }
+        guard version.major == 1 && version.minor >= 1 else { return false }
+        edits.replaceOrAdd(name: "transfer-encoding", value: "chunked", in: head)
+        return true
     }
 
     /// NIOHTTP1's response framing; returns whether the body is chunked.

@@ -45,15 +45,19 @@ extension HTTPProxyHandler {
 
     /// The server-side codec: the FastCGI client, or the HTTP/1.1 client codec. Either way the
     /// `UpstreamHandler` above it sees HTTP client parts.
-    static func addServerCodec(_ channel: Channel, fastCGI: FastCGIBackend?) throws {
+    /// Returns the HTTP/1.1 codec, through which the `UpstreamHandler` passes heads as bytes.
+    @discardableResult
+    static func addServerCodec(_ channel: Channel, fastCGI: FastCGIBackend?) throws -> UpstreamHandler.WireCodec? {
         if let f = fastCGI {
             try channel.pipeline.syncOperations.addFastCGIClientHandlers(app: f.app, onStderr: f.stderrHandler)
-        } else {
-            // Byte-level codec: requests leave and responses arrive with their header bytes intact.
-            try channel.pipeline.syncOperations.addHandlers([
-                HTTP1RequestEncoder(), ByteToMessageHandler(HTTP1ResponseDecoder()),
-            ])
+            return nil
         }
+        // Byte-level codec: requests leave and responses arrive with their header bytes intact.
+        let encoder = HTTP1RequestEncoder()
+        let decoder = HTTP1ResponseDecoder()
+        decoder.handsOverHeads = true
+        try channel.pipeline.syncOperations.addHandlers([encoder, ByteToMessageHandler(decoder)])
+        return UpstreamHandler.WireCodec(encoder: encoder, decoder: decoder)
     }
 
     /// Gives the FastCGI client this request's context right before the head is written. Returns

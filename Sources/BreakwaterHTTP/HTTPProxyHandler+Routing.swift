@@ -18,11 +18,16 @@ extension HTTPProxyHandler {
         let wallMs = io.sawRequestBytes ? io.requestStartWallMs : currentWallMs()
         let record = newRecord(wallMs: wallMs)
         // An HTTP/2 stream carries one request; HTTP/1.1 keeps the connection when both sides agree.
-        let keepAlive = !io.isHTTP2 && incoming.isKeepAlive && frontend.config.options.httpKeepAlive && !quiescing
-        let scan = HeaderHygiene.scan(incoming.headers)
-        let request = ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
-                                   bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress,
-                                   hasBody: !scan.transferEncoding.isEmpty || scan.contentLength.contains { (Int($0) ?? 0) > 0 })
+        // On HTTP/1.1 the decoder handed the head over as bytes (`incoming` only stands for it).
+        let wire = io.takeWireHead()
+        let keepAlive = !io.isHTTP2 && (wire?.keepAlive ?? incoming.isKeepAlive) && frontend.config.options.httpKeepAlive && !quiescing
+        let scan = wire.map { HeaderHygiene.scan(wire: $0) } ?? HeaderHygiene.scan(incoming.headers)
+        let hasBody = !scan.transferEncoding.isEmpty || scan.contentLength.contains { (Int($0) ?? 0) > 0 }
+        let request = wire.map {
+            ProxyRequest(wire: $0, record: record, start: start, clientKeepAlive: keepAlive,
+                         bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress, hasBody: hasBody)
+        } ?? ProxyRequest(head: incoming, record: record, start: start, clientKeepAlive: keepAlive,
+                          bytesOutAtStart: io.bytesOut, sourceAddress: sourceAddress, hasBody: hasBody)
         request.record.tR = ms(start, request.headComplete)
         request.tables = frontend.tables
         request.tls = tlsInfo
@@ -34,7 +39,7 @@ extension HTTPProxyHandler {
         if !connectionEntries.isEmpty { request.trackedEntries.inherit(connectionEntries, now: stickNow()) }
         current = request
 
-        if HeaderHygiene.validate(incoming, scan) != nil {
+        if (wire.map { HeaderHygiene.validate(wire: $0, scan) } ?? HeaderHygiene.validate(incoming, scan)) != nil {
             request.malformed = true
             respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
             closing = true
@@ -47,7 +52,7 @@ extension HTTPProxyHandler {
             closing = true
             return
         }
-        if incoming.method == .CONNECT {
+        if request.clientMethod == "CONNECT" {
             // Tunnels are not offered: refuse cleanly and close.
             respondLocally(request, status: 405, termination: "PR--", close: true, countAs: .requestError)
             closing = true
@@ -59,15 +64,19 @@ extension HTTPProxyHandler {
             closing = true
             return
         }
-        HeaderHygiene.prepareForUpstream(&request.head, request: request, scan: scan)
+        if let wire {
+            HeaderHygiene.prepareForUpstream(wire: wire, request: request, scan: scan)
+        } else {
+            HeaderHygiene.prepareForUpstream(&request.head, request: request, scan: scan)
+        }
         if request.hasBody { armClientTimer(request) }
 
         // The stats page is answered before any rule that would route the request (spec PRX stats).
         // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
         if let page = frontend.config.statsPage, request.target.pathAndQuery.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
-            if StatsEventStream.startIfRequested(uri: request.head.uri, page: page, context: context, runtime: runtime) { return }
-            let (html, type) = StatsCollector(runtime: runtime).statsResponse(uri: request.head.uri, page: page)
+            if StatsEventStream.startIfRequested(uri: request.clientURI, page: page, context: context, runtime: runtime) { return }
+            let (html, type) = StatsCollector(runtime: runtime).statsResponse(uri: request.clientURI, page: page)
             respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,
                            body: ByteBuffer(string: html), contentType: type)
             return
@@ -96,10 +105,10 @@ extension HTTPProxyHandler {
 
         if applyRules(backend.rules, to: request, tarpitMs: backend.config.timeouts.effectiveTarpit) { return }
         if frontend.config.options.forwardfor || backend.config.options.forwardfor {
-            request.head.headers.add(name: "x-forwarded-for", value: clientAddress)
+            request.addHeader(name: "x-forwarded-for", value: clientAddress)
         }
         if backend.config.httpReuse == .never {
-            request.head.headers.replaceOrAdd(name: "connection", value: "close")
+            request.replaceOrAddHeader(name: "connection", value: "close")
         }
         acquireServer(request, excluding: nil)
     }
@@ -109,9 +118,9 @@ extension HTTPProxyHandler {
     /// when the request must be refused with 400: a fragment, a bad authority or port, or an authority
     /// that differs from `Host` (RFC 9112 §3.2.2 lets the target win, so a `Host` rule would be bypassed).
     func normaliseTarget(_ request: ProxyRequest) -> Bool {
-        guard case .success(let target) = RequestTarget.parse(request.head.uri) else { return false }
+        guard case .success(let target) = RequestTarget.parse(request.clientURI) else { return false }
         request.target = target
-        if target.form == .absolute, let host = request.head.headers.first(name: "host"),
+        if target.form == .absolute, let host = request.hostHeader,
            !target.authorityMatches(host: host) {
             return false
         }
@@ -160,11 +169,11 @@ extension HTTPProxyHandler {
                 finish(request)
                 return true
             case .setHeader(let name, let value):
-                request.head.headers.replaceOrAdd(name: name, value: value)
+                request.replaceOrAddHeader(name: name, value: value)
             case .addHeader(let name, let value):
-                request.head.headers.add(name: name, value: value)
+                request.addHeader(name: name, value: value)
             case .delHeader(let name):
-                request.head.headers.remove(name: name)
+                request.removeHeader(name: name)
             case .deny(let status):
                 request.record.tW = -1
                 respondLocally(request, status: status, termination: "PR--", close: false, countAs: .denied)
@@ -297,6 +306,15 @@ enum HeaderHygiene {
 
     /// Returns a reason if the request must be refused with 400 (smuggling and framing attacks).
     static func validate(_ head: HTTPRequestHead, _ scan: Scan) -> String? {
+        if let reason = validateFraming(scan) { return reason }
+        for byte in head.uri.utf8 where byte < 0x21 || byte == 0x7F { return "control character in target" }
+        if head.version.major != 1 && head.version.major != 2 { return "unsupported version" }
+        if head.version.minor == 1 && scan.hostCount > 1 { return "several host headers" }
+        return nil
+    }
+
+    /// The `Transfer-Encoding` / `Content-Length` refusals of `validate`.
+    static func validateFraming(_ scan: Scan) -> String? {
         let te = scan.transferEncoding
         let cl = scan.contentLength
         if !te.isEmpty && !cl.isEmpty { return "content-length with transfer-encoding" }
@@ -309,9 +327,6 @@ enum HeaderHygiene {
             if values.count != 1 { return "conflicting content-length" }
             guard let v = values.first, !v.isEmpty, v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "bad content-length" }
         }
-        for byte in head.uri.utf8 where byte < 0x21 || byte == 0x7F { return "control character in target" }
-        if head.version.major != 1 && head.version.major != 2 { return "unsupported version" }
-        if head.version.minor == 1 && scan.hostCount > 1 { return "several host headers" }
         return nil
     }
 

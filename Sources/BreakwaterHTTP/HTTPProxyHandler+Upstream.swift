@@ -1,5 +1,6 @@
 import BreakwaterBalancing
 import BreakwaterFastCGI
+import BreakwaterHTTP1Wire
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -104,8 +105,8 @@ extension HTTPProxyHandler {
             .connectTimeout(.milliseconds(Int64(connectTimeout)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key))
+                    let codec = try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key, wireCodec: codec))
                 }
             }
             .connect(to: server.address)
@@ -185,7 +186,11 @@ extension HTTPProxyHandler {
             request.sentContinue = true
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
         }
-        upstream.write(.head(request.head))
+        if request.forwardsWireHead && upstream.forwardsWireHeads, let wire = request.wire {
+            upstream.writeWireHead(wire, request.edits)
+        } else {
+            upstream.write(.head(request.head))
+        }
         for buffer in request.bufferedBody {
             request.bodyBytesForwarded += buffer.readableBytes
             upstream.write(.body(.byteBuffer(buffer)))
@@ -354,6 +359,57 @@ extension HTTPProxyHandler: UpstreamDelegate {
         }
     }
 
+    func upstreamResponseHead(wire: HTTP1Head) {
+        guard let request = current, request.upstream != nil else { return }
+        request.lastServerActivity = .now()
+        if let encoder = io.responseEncoder {
+            responseHead(request, wire: wire, encoder: encoder)
+        } else {
+            responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
+        }
+    }
+
+    /// `responseHead` for a server's head kept as bytes, forwarded to an HTTP/1.1 client as those
+    /// bytes with the same edits (hop-by-hop fields skipped, `Connection` added) and version.
+    private func responseHead(_ request: ProxyRequest, wire head: HTTP1Head, encoder: HTTP1ResponseEncoder) {
+        guard case .waitingResponse = request.phase else { return }
+        let now = NIODeadline.now()
+        request.responseHeadAt = now
+        request.record.tr = ms(request.connected ?? now, now)
+        let code = head.status
+        if code == 101 || code < 100 {
+            // Upgrades were stripped from the request; a switch now is a protocol error.
+            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
+            respondLocally(request, status: 502, termination: "PH--", close: true, countAs: .none)
+            return
+        }
+        request.responseStatus = code
+        request.record.status = code
+        observe(.response(status: code), request)
+        request.responseKeepAlive = head.keepAlive
+        let bodyless = request.clientMethod == "HEAD" || code == 204 || code == 304
+        let framing = HeaderHygiene.scan(wire: head)
+        let hasLength = !framing.contentLength.isEmpty
+        let chunked = framing.transferEncoding.contains { $0.lowercased().contains("chunked") }
+        request.responseFramed = bodyless || hasLength || chunked
+
+        var edits = HTTP1HeadEdits()
+        if framing.hasHopByHop { HeaderHygiene.removeHopByHop(head, &edits) }
+        let clientVersion = request.clientVersion
+        let version: (major: Int, minor: Int)
+        if clientVersion.major == 1 && clientVersion.minor == 0 {
+            version = (1, 0)
+            if !hasLength && !bodyless { request.clientKeepAlive = false }
+            if request.clientKeepAlive { edits.add(name: "connection", value: "keep-alive") }
+        } else {
+            version = clientVersion.minor == 0 ? (1, 0) : (1, 1)
+        }
+        if !request.clientKeepAlive { edits.replaceOrAdd(name: "connection", value: "close", in: head) }
+        request.phase = .streamingResponse
+        encoder.nextWireHead = (head, edits, version)
+        context.write(wrapOutboundOut(.head(HTTP1ResponseEncoder.wireHeadToken)), promise: nil)
+    }
+
     private func responseHead(_ request: ProxyRequest, _ head: HTTPResponseHead) {
         guard case .waitingResponse = request.phase else { return }
         let now = NIODeadline.now()
@@ -369,7 +425,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         request.record.status = Int(head.status.code)
         observe(.response(status: Int(head.status.code)), request)
         request.responseKeepAlive = head.isKeepAlive
-        let bodyless = request.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
+        let bodyless = request.clientMethod == "HEAD" || head.status.code == 204 || head.status.code == 304
         let framing = HeaderHygiene.scan(head.headers)
         let hasLength = !framing.contentLength.isEmpty
         let chunked = framing.transferEncoding.contains { $0.lowercased().contains("chunked") }

@@ -1,5 +1,6 @@
 import BreakwaterACL
 import BreakwaterConfigModel
+import BreakwaterHTTP1Wire
 import BreakwaterObservability
 import BreakwaterStickTables
 import NIOCore
@@ -62,7 +63,12 @@ enum RequestPhase: CustomStringConvertible {
 
 /// One client request in flight on a connection. Lives on the connection's event loop.
 final class ProxyRequest {
-    var head: HTTPRequestHead
+    /// The NIOHTTP1 head: an HTTP/2 stream's, or an HTTP/1.1 head materialised from `wire` the
+    /// first time a rule, fetch or FastCGI needs it (`head`, ProxyRequest+Head.swift).
+    var nioHead: HTTPRequestHead?
+    /// An HTTP/1.1 head as received; forwarded as these bytes with `edits` while `nioHead` is nil.
+    var wire: HTTP1Head?
+    var edits = HTTP1HeadEdits()
     var record: HTTPLogRecord
     let start: NIODeadline
     var headComplete: NIODeadline
@@ -126,7 +132,7 @@ final class ProxyRequest {
 
     init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
          bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
-        self.head = head
+        self.nioHead = head
         self.record = record
         self.start = start
         self.headComplete = .now()
@@ -136,6 +142,22 @@ final class ProxyRequest {
         clientMethod = HeaderHygiene.wireMethod(head.method).rawValue
         clientURI = head.uri
         clientVersion = head.version
+        self.hasBody = hasBody
+    }
+
+    /// An HTTP/1.1 request kept as its received bytes.
+    init(wire: HTTP1Head, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
+         bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
+        self.wire = wire
+        self.record = record
+        self.start = start
+        self.headComplete = .now()
+        self.clientKeepAlive = clientKeepAlive
+        self.bytesOutAtStart = bytesOutAtStart
+        self.sourceAddress = sourceAddress
+        clientMethod = String(decoding: wire.bytes[wire.method], as: UTF8.self)
+        clientURI = String(decoding: wire.bytes[wire.target], as: UTF8.self)
+        clientVersion = wire.nioVersion
         self.hasBody = hasBody
     }
 
@@ -171,6 +193,7 @@ extension ProxyRequest: ACLRequestView {
     var aclMethod: String { clientMethod }
 
     func aclHeaderValues(_ lowercasedName: String) -> [Substring] {
+        if nioHead == nil, let wire { return wireHeaderValues(wire, lowercasedName) }
         var out: [Substring] = []
         for (name, value) in head.headers where name.utf8.count == lowercasedName.utf8.count && name.lowercased() == lowercasedName {
             out.append(contentsOf: splitHeaderList(Substring(value)))

@@ -37,8 +37,9 @@ extension ProxyServer {
         try sync.addHandler(io)
         // The byte-level scanner in place of llhttp: any token method, header bytes kept both ways.
         let encoder = HTTP1ResponseEncoder()
+        io.responseEncoder = encoder
         try sync.addHandler(encoder)
-        try sync.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits, responseEncoder: encoder)))
+        try sync.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits, responseEncoder: encoder, wireHeads: io)))
         let proxy = HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS)
         proxy.acceptedEarlier = acceptedEarlier
         try sync.addHandler(proxy)

@@ -1,9 +1,12 @@
+import BreakwaterHTTP1Wire
 import NIOCore
 import NIOHTTP1
 
 /// Receives what a server connection says while a request is bound to it.
 protocol UpstreamDelegate: AnyObject {
     func upstreamResponsePart(_ part: HTTPClientResponsePart)
+    /// A response head from an HTTP/1.1 server, as its received bytes.
+    func upstreamResponseHead(wire: HTTP1Head)
     func upstreamReadComplete()
     func upstreamClosed()
     func upstreamError(_ error: Error)
@@ -26,6 +29,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     let key: UpstreamKey
+    /// The HTTP/1.1 codec below, which passes heads as bytes both ways (nil on FastCGI).
+    struct WireCodec {
+        let encoder: HTTP1RequestEncoder
+        let decoder: HTTP1ResponseDecoder
+    }
+    private let wireCodec: WireCodec?
     weak var delegate: UpstreamDelegate?
     private(set) var context: ChannelHandlerContext?
     private var readPaused = false
@@ -37,8 +46,20 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var onIdleClose: ((UpstreamHandler) -> Void)?
     var requestsServed = 0
 
-    init(key: UpstreamKey) {
+    init(key: UpstreamKey, wireCodec: WireCodec? = nil) {
         self.key = key
+        self.wireCodec = wireCodec
+    }
+
+    /// Whether `writeWireHead` is available (an HTTP/1.1 server, not FastCGI).
+    var forwardsWireHeads: Bool { wireCodec != nil }
+
+    /// Writes a received request head as its bytes with `edits`. The `.head` part that goes down
+    /// the pipeline only tells the response decoder the method; the encoder takes the head itself.
+    func writeWireHead(_ head: HTTP1Head, _ edits: HTTP1HeadEdits) {
+        guard let context, let wireCodec else { return }
+        wireCodec.encoder.nextWireHead = (head, edits)
+        context.write(wrapOutboundOut(.head(HTTP1RequestEncoder.wireHeadToken(for: head))), promise: nil)
     }
 
     var channel: Channel? { context?.channel }
@@ -55,6 +76,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if let delegate {
+            if case .head = part, let wire = wireCodec?.decoder.takeWireHead() {
+                delegate.upstreamResponseHead(wire: wire)
+                return
+            }
             delegate.upstreamResponsePart(part)
         } else {
             // Unsolicited data on an idle connection: it cannot be reused safely.

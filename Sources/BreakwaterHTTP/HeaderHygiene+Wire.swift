@@ -1,0 +1,91 @@
+import BreakwaterACL
+import BreakwaterHTTP1Wire
+import NIOHTTP1
+
+/// `HeaderHygiene` on a received HTTP/1.1 head: the same scan, refusals and upstream edits as on a
+/// NIOHTTP1 head, read from the field offsets and recorded as `HTTP1HeadEdits`, so the plain proxy
+/// path builds no header strings (only the values of the few framing fields it reads).
+extension HeaderHygiene {
+    static func scan(wire head: HTTP1Head) -> Scan {
+        var s = Scan()
+        for field in head.fields {
+            switch field.name.count {
+            case 4 where head.nameEquals(field, lowercase: "host"): s.hostCount += 1
+            case 17 where head.nameEquals(field, lowercase: "transfer-encoding"):
+                s.transferEncoding.append(HTTP1FieldText.string(head.bytes[field.value]))
+            case 14 where head.nameEquals(field, lowercase: "content-length"):
+                s.contentLength.append(HTTP1FieldText.string(head.bytes[field.value]))
+            case 6 where head.nameEquals(field, lowercase: "expect"): s.hasExpect = true
+            case 10 where head.nameEquals(field, lowercase: "connection") || head.nameEquals(field, lowercase: "keep-alive"):
+                s.hasHopByHop = true
+            case 16 where head.nameEquals(field, lowercase: "proxy-connection"): s.hasHopByHop = true
+            case 2 where head.nameEquals(field, lowercase: "te"): s.hasHopByHop = true
+            case 7 where head.nameEquals(field, lowercase: "trailer") || head.nameEquals(field, lowercase: "upgrade"):
+                s.hasHopByHop = true
+            default: break
+            }
+        }
+        return s
+    }
+
+    /// `validate` for a received head (its target holds visible ASCII only: the scanner refuses
+    /// the rest).
+    static func validate(wire head: HTTP1Head, _ scan: Scan) -> String? {
+        if let reason = validateFraming(scan) { return reason }
+        if head.versionMajor != 1 && head.versionMajor != 2 { return "unsupported version" }
+        if head.versionMinor == 1 && scan.hostCount > 1 { return "several host headers" }
+        return nil
+    }
+
+    /// `prepareForUpstream` as edits of the received head.
+    static func prepareForUpstream(wire head: HTTP1Head, request: ProxyRequest, scan: Scan) {
+        var edits = request.edits
+        if scan.hasExpect {
+            var expect = false
+            for field in head.fields where head.nameEquals(field, lowercase: "expect") {
+                if HTTP1FieldText.string(head.bytes[field.value]).lowercased() == "100-continue" { expect = true }
+            }
+            if expect {
+                request.expectContinue = head.versionMinor >= 1
+                edits.remove(name: "expect", in: head)
+            }
+        }
+        if scan.hasHopByHop {
+            var named: [String] = []
+            for field in head.fields where head.nameEquals(field, lowercase: "connection") {
+                let value = HTTP1FieldText.string(head.bytes[field.value])
+                for token in value.split(separator: ",") { named.append(trimOWS(token).lowercased()) }
+            }
+            for name in hopByHop { edits.remove(name: name, in: head) }
+            for name in named where name != "close" && name != "keep-alive" && !name.isEmpty {
+                if name == "transfer-encoding" || name == "content-length" || name == "host" { continue }
+                edits.remove(name: name, in: head)
+            }
+        }
+        // Identical duplicate Content-Length values were accepted above; send one.
+        let cl = scan.contentLength
+        if cl.count > 1 || cl.first?.contains(",") == true, let first = cl.first {
+            let v = String(trimOWS(first.split(separator: ",").first ?? ""))
+            edits.replaceOrAdd(name: "content-length", value: v, in: head)
+        }
+        // The method goes as spelled; the version is HTTP/1.1 towards every server.
+        if head.versionMajor != 1 || head.versionMinor != 1 { edits.version = (1, 1) }
+        request.edits = edits
+    }
+}
+
+extension HeaderHygiene {
+    /// A server's hop-by-hop fields and those its `Connection` names, as `responseHead` strips
+    /// them from a NIOHTTP1 head (framing fields stay: the encoder frames the body from them).
+    static func removeHopByHop(_ head: HTTP1Head, _ edits: inout HTTP1HeadEdits) {
+        var named: [String] = []
+        for field in head.fields where head.nameEquals(field, lowercase: "connection") {
+            let value = HTTP1FieldText.string(head.bytes[field.value])
+            for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+        }
+        for name in hopByHop { edits.remove(name: name, in: head) }
+        for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
+            edits.remove(name: name, in: head)
+        }
+    }
+}
