@@ -51,16 +51,7 @@ extension HeaderHygiene {
             }
         }
         if scan.hasHopByHop {
-            var named: [String] = []
-            for field in head.fields where head.nameEquals(field, lowercase: "connection") {
-                let value = HTTP1FieldText.string(head.bytes[field.value])
-                for token in value.split(separator: ",") { named.append(trimOWS(token).lowercased()) }
-            }
-            for name in hopByHop { edits.remove(name: name, in: head) }
-            for name in named where name != "close" && name != "keep-alive" && !name.isEmpty {
-                if name == "transfer-encoding" || name == "content-length" || name == "host" { continue }
-                edits.remove(name: name, in: head)
-            }
+            removeHopByHop(head, &edits, keepingNamed: ["close", "keep-alive", "transfer-encoding", "content-length", "host"])
         }
         // Identical duplicate Content-Length values were accepted above; send one.
         let cl = scan.contentLength
@@ -78,14 +69,44 @@ extension HeaderHygiene {
     /// A server's hop-by-hop fields and those its `Connection` names, as `responseHead` strips
     /// them from a NIOHTTP1 head (framing fields stay: the encoder frames the body from them).
     static func removeHopByHop(_ head: HTTP1Head, _ edits: inout HTTP1HeadEdits) {
-        var named: [String] = []
+        removeHopByHop(head, &edits, keepingNamed: ["close", "keep-alive", "content-length", "transfer-encoding"])
+    }
+
+    /// Removes the hop-by-hop fields and every field a `Connection` token names, except tokens in
+    /// `kept` (lower case), reading the tokens as bytes: the same fields as lower-casing each
+    /// token and `HTTPHeaders.remove(name:)`, with no string unless a token has non-ASCII bytes.
+    static func removeHopByHop(_ head: HTTP1Head, _ edits: inout HTTP1HeadEdits, keepingNamed kept: [StaticString]) {
+        for (i, field) in head.fields.enumerated() where isHopByHop(head, field) { edits.remove(field: i) }
+        let bytes = head.bytes
         for field in head.fields where head.nameEquals(field, lowercase: "connection") {
-            let value = HTTP1FieldText.string(head.bytes[field.value])
-            for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+            var start = field.value.lowerBound
+            while start <= field.value.upperBound {
+                var end = start
+                while end < field.value.upperBound && bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var token = start..<end
+                while let f = token.first, bytes[f] == 0x20 || bytes[f] == 0x09 { token = (f + 1)..<token.upperBound }
+                while let l = token.last, bytes[l] == 0x20 || bytes[l] == 0x09 { token = token.lowerBound..<l }
+                start = end + 1
+                if token.isEmpty || kept.contains(where: { head.bytes(token, equalLowercase: $0) }) { continue }
+                if bytes[token].contains(where: { $0 >= 0x80 }) {
+                    // Unicode lower-casing may map such a token onto an ASCII name: keep NIOHTTP1's reading.
+                    let name = HTTP1FieldText.string(bytes[token]).lowercased()
+                    if !kept.contains(where: { name == $0.description }) { edits.remove(name: name, in: head) }
+                    continue
+                }
+                edits.remove(nameBytes: token, in: head)
+            }
         }
-        for name in hopByHop { edits.remove(name: name, in: head) }
-        for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
-            edits.remove(name: name, in: head)
+    }
+
+    /// `hopByHop` on a field name, without a string.
+    private static func isHopByHop(_ head: HTTP1Head, _ field: HTTP1Field) -> Bool {
+        switch field.name.count {
+        case 10: return head.nameEquals(field, lowercase: "connection") || head.nameEquals(field, lowercase: "keep-alive")
+        case 16: return head.nameEquals(field, lowercase: "proxy-connection")
+        case 2: return head.nameEquals(field, lowercase: "te")
+        case 7: return head.nameEquals(field, lowercase: "trailer") || head.nameEquals(field, lowercase: "upgrade")
+        default: return false
         }
     }
 }

@@ -9,6 +9,15 @@
 public enum HTTP1FieldText {
     static let escapeBase: UInt32 = 0x10FF00
 
+    /// `string(_:)` for the slices of a head's bytes, the common case: other modules calling the
+    /// generic version run it unspecialised, which allocated once per byte scanned.
+    public static func string(_ bytes: ArraySlice<UInt8>) -> String {
+        bytes.withUnsafeBufferPointer { buffer in
+            if !buffer.contains(where: { $0 >= 0x80 }) { return String(decoding: buffer, as: UTF8.self) }
+            return string(buffer)
+        }
+    }
+
     public static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         if let valid = String(validating: bytes, as: UTF8.self) { return valid }

@@ -9,8 +9,10 @@ public struct HTTP1HeadEdits: Sendable, Equatable {
         public var value: String
     }
 
-    /// Indices into the head's `fields` not forwarded (few: hop-by-hop, `Expect`, framing).
-    public private(set) var removed: [Int] = []
+    /// Indices into the head's `fields` not forwarded (few: hop-by-hop, `Expect`, framing): a bit
+    /// per field for the first 64, so removing costs no allocation.
+    private var removedLow: UInt64 = 0
+    private var removedHigh: [Int] = []
     /// Fields written after the kept ones, in order.
     public private(set) var added: [AddedField] = []
     /// The version the start line is written with, when it differs from the received one.
@@ -26,16 +28,25 @@ public struct HTTP1HeadEdits: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { removed.isEmpty && added.isEmpty && versionMajor == nil }
+    public var isEmpty: Bool { removedLow == 0 && removedHigh.isEmpty && added.isEmpty && versionMajor == nil }
+
+    /// The removed field indices, ascending.
+    public var removed: [Int] {
+        (0..<64).filter { removedLow & (1 << UInt64($0)) != 0 } + removedHigh.sorted()
+    }
 
     @inline(__always)
     public func isRemoved(_ field: Int) -> Bool {
-        removed.isEmpty ? false : removed.contains(field)
+        field < 64 ? removedLow & (1 << UInt64(field)) != 0 : removedHigh.contains(field)
     }
 
     /// Drops one received field.
     public mutating func remove(field: Int) {
-        if !removed.contains(field) { removed.append(field) }
+        if field < 64 {
+            removedLow |= 1 << UInt64(field)
+        } else if !removedHigh.contains(field) {
+            removedHigh.append(field)
+        }
     }
 
     /// Drops every field named `name` (ASCII case ignored), received or added.
@@ -54,6 +65,19 @@ public struct HTTP1HeadEdits: Sendable, Equatable {
         add(name: name, value: value)
     }
 
+    /// Drops every received field whose name equals `head.bytes[name]`, ASCII case ignored.
+    public mutating func remove(nameBytes name: Range<Int>, in head: HTTP1Head) {
+        for (i, field) in head.fields.enumerated() where field.name.count == name.count {
+            var same = true
+            var a = field.name.lowerBound
+            for b in name {
+                if HTTP1Bytes.lower(head.bytes[a]) != HTTP1Bytes.lower(head.bytes[b]) { same = false; break }
+                a += 1
+            }
+            if same { remove(field: i) }
+        }
+    }
+
     /// Whether a field named `name` is forwarded (received and kept, or added).
     public func contains(name: String, in head: HTTP1Head) -> Bool {
         for (i, field) in head.fields.enumerated() where !isRemoved(i) && head.nameEquals(field, name) { return true }
@@ -61,7 +85,7 @@ public struct HTTP1HeadEdits: Sendable, Equatable {
     }
 
     public static func == (a: HTTP1HeadEdits, b: HTTP1HeadEdits) -> Bool {
-        a.removed == b.removed && a.added == b.added && a.versionMajor == b.versionMajor && a.versionMinor == b.versionMinor
+        a.removedLow == b.removedLow && a.removedHigh.sorted() == b.removedHigh.sorted() && a.added == b.added && a.versionMajor == b.versionMajor && a.versionMinor == b.versionMinor
     }
 
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
@@ -94,6 +118,11 @@ extension HTTP1Head {
             i += 1
         }
         return true
+    }
+
+    /// `bytes[range]` equals the lower-case `literal`, ASCII case ignored.
+    public func bytes(_ range: Range<Int>, equalLowercase literal: StaticString) -> Bool {
+        HTTP1Bytes.equalsLowercase(bytes, range, literal)
     }
 
     /// `nameEquals` against a lower-case literal, without building a `String`.

@@ -183,6 +183,12 @@ public struct HTTP1HeadParser: Sendable {
     /// Moves `input[from..<end]` into the head, so field offsets are readable before the call ends.
     private mutating func flush(_ input: UnsafeRawBufferPointer, _ from: inout Int, to end: Int) {
         guard end > from else { return }
+        if head.bytes.isEmpty {
+            // One allocation for a head of up to 2 KB that arrives in one read (the common case),
+            // not a few growing ones; and room for a typical field count.
+            head.bytes.reserveCapacity(min(input.count - from, 2048))
+            head.fields.reserveCapacity(16)
+        }
         head.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[from..<end]))
         from = end
     }

@@ -94,6 +94,7 @@ import Testing
         "M-SEARCH * HTTP/1.1\r\nHost: x\r\nMan: \"ssdp:discover\"\r\n\r\n",
         "GET http://x/abs HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET / HTTP/1.1\nHost:x\nX-E:\nX-F:   v  \n\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: ,  X-A\t, ,Keep-Alive,UPGRADE,x-b\r\nx-a: 1\r\nX-B: 2\r\nUpgrade: h2c\r\nX-C: 3\r\n\r\n",
     ]
 
     /// The old path: NIOHTTP1 head, `HTTPHeaders` hygiene, `HTTP1RequestEncoder` framing.
@@ -182,6 +183,28 @@ import Testing
     }
 
     // MARK: - Responses
+
+    @Test func responseHopByHopRemovalMatchesStringPath() throws {
+        let texts = [
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nConnection: close, X-Drop ,\tx-two, content-length, host\r\nX-Drop: 1\r\nX-Two: 2\r\nHost: h\r\nContent-Length: 1\r\nTE: x\r\nTrailer: y\r\nProxy-Connection: z\r\nKeep-Alive: 1\r\n\r\n",
+        ]
+        for text in texts {
+            let wire = try Self.head(Self.bytes(text), kind: .response)
+            var edits = HTTP1HeadEdits()
+            HeaderHygiene.removeHopByHop(wire, &edits)
+            var reference = wire.nioHeaders
+            var named: [String] = []
+            for value in reference["connection"] {
+                for token in value.split(separator: ",") { named.append(String(token).trimmingOWS().lowercased()) }
+            }
+            for name in HeaderHygiene.hopByHop { reference.remove(name: name) }
+            for name in named where !["close", "keep-alive", "content-length", "transfer-encoding"].contains(name) {
+                reference.remove(name: name)
+            }
+            #expect(wire.nioHeaders(skipping: edits) == reference, "\(text)")
+        }
+    }
 
     static let responses: [String] = [
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: nginx\r\n\r\n",
