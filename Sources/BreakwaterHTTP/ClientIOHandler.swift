@@ -61,17 +61,26 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
 
     var wireBytesIn: Int? { bytesIn }
 
-    /// Heads decoded and not yet taken by the proxy handler (pipelined requests wait here in the
-    /// order of their `.head` parts).
-    private var wireHeads = Deque<HTTP1Head>()
+    /// Heads decoded and not yet taken by the proxy handler, in the order of their `.head` parts:
+    /// the next one, then pipelined ones (a queue is allocated only when a client pipelines).
+    private var nextWireHead: HTTP1Head?
+    private var laterWireHeads: Deque<HTTP1Head>?
     var responseEncoder: HTTP1ResponseEncoder?
 
     func pushWireHead(_ head: HTTP1Head) {
-        wireHeads.append(head)
+        if nextWireHead == nil {
+            nextWireHead = head
+        } else {
+            laterWireHeads = laterWireHeads ?? Deque()
+            laterWireHeads!.append(head)
+        }
     }
 
     func takeWireHead() -> HTTP1Head? {
-        wireHeads.popFirst()
+        guard let head = nextWireHead else { return nil }
+        nextWireHead = laterWireHeads?.popFirst()
+        if laterWireHeads?.isEmpty == true { laterWireHeads = nil }
+        return head
     }
 
     init() {}
