@@ -7,7 +7,9 @@
 #    CLIENTS connections), and exits; instructions per request =
 #    (Ir(REQUESTS) - Ir(BASE_REQUESTS)) / (REQUESTS - BASE_REQUESTS), so start-up,
 #    connection set-up and shutdown cancel out. Only user space is counted.
-# 2. Syscalls: each proxy runs natively with `strace -c -f` attached for a run
+# 2. Allocations: each proxy runs natively twice (BASE_REQUESTS, REQUESTS) with an LD_PRELOAD
+#    counter of malloc/calloc/realloc/memalign calls (bench/lib/alloc_count.c); the same difference.
+# 3. Syscalls: each proxy runs natively with `strace -c -f` attached for a run
 #    of REQUESTS requests; reads and writes (read/recv*/readv, write/send*/writev)
 #    per request, and all syscalls per request.
 #
@@ -35,7 +37,7 @@ for v in REQUESTS BASE_REQUESTS CLIENTS; do
 done
 ((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
 
-ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc
 resolve_breakwater "$REPO_ROOT"
 enter_netns "${BASH_SOURCE[0]}" "$@"
 
@@ -79,6 +81,12 @@ CFG
 BW_RUN=$WORK/breakwater-nodebug
 strip --strip-debug -o "$BW_RUN" "$BREAKWATER_BIN" || die "strip --strip-debug $BREAKWATER_BIN failed"
 
+# Two LD_PRELOAD shims (bench/lib): one lets valgrind 3.19 run a Swift binary (libdispatch's
+# read-only sigsuspend mask), one counts heap allocations for the allocations-per-request figure.
+SIGSUSPEND_SHIM=$WORK/valgrind_sigsuspend.so ALLOC_SHIM=$WORK/alloc_count.so
+gcc -O2 -shared -fPIC -o "$SIGSUSPEND_SHIM" "$BENCH_DIR/lib/valgrind_sigsuspend.c" || die "cannot build $SIGSUSPEND_SHIM"
+gcc -O2 -shared -fPIC -o "$ALLOC_SHIM" "$BENCH_DIR/lib/alloc_count.c" || die "cannot build $ALLOC_SHIM"
+
 proxy_cmd() { # proxy_cmd NAME -> CMD array
     case $1 in
     HAProxy) CMD=(haproxy -f "$CFG" -db) ;;
@@ -101,7 +109,7 @@ declare -A IR_NOTE=()
 callgrind_run() {
     local p=$1 n=$2 out=$WORK/callgrind-$1-$2.out pid vlog=$WORK/$1-vg-$2.log
     proxy_cmd "$p"
-    spawn "$p-vg" "$vlog" valgrind --tool=callgrind --callgrind-out-file="$out" \
+    spawn "$p-vg" "$vlog" env LD_PRELOAD="$SIGSUSPEND_SHIM" valgrind --tool=callgrind --callgrind-out-file="$out" \
         --dump-instr=no --collect-jumps=no "${CMD[@]}"
     pid=$SPAWNED_PID
     if ! wait_http "$URL" 120 "$pid"; then
@@ -125,6 +133,31 @@ for p in "${PROXIES[@]}"; do
         IR_NOTE[$p]="$p could not run under valgrind: $(sed -n 1p "$WORK/$p.vgfail")"
         log "WARNING: ${IR_NOTE[$p]}"
     fi
+done
+
+# --------------------------------------------------------- allocations ----
+declare -A AL=()
+# alloc_run NAME N -> heap allocations of a whole native run with N requests
+alloc_run() {
+    local p=$1 n=$2 out=$WORK/allocs-$1-$2.txt pid
+    proxy_cmd "$p"
+    spawn "$p-alloc" "$WORK/$p-alloc-$n.log" env LD_PRELOAD="$ALLOC_SHIM" ALLOC_COUNT_OUT="$out" "${CMD[@]}"
+    pid=$SPAWNED_PID
+    wait_http "$URL" 10 "$pid" || die "$p with the allocation counter: no 200 on $URL within 10 s"
+    load "$n" "$WORK/h2load-alloc-$p-$n.txt" || die "$p with the allocation counter: load of $n requests failed"
+    # HAProxy leaves by exit() (running the counter's destructor) on a soft stop, not on SIGTERM.
+    if [[ $p == HAProxy ]]; then
+        kill -USR1 "$pid" 2>/dev/null || true
+        for _ in $(seq 250); do alive "$pid" || break; sleep 0.02; done
+    fi
+    stop_pid "$pid"
+    [[ -s $out ]] || die "$p: the allocation counter wrote nothing to $out (did the process exit by signal?)"
+    cat "$out"
+}
+for p in "${PROXIES[@]}"; do
+    AL[$p.base]=$(alloc_run "$p" "$BASE_REQUESTS")
+    AL[$p.full]=$(alloc_run "$p" "$REQUESTS")
+    log "$p: ${AL[$p.base]} / ${AL[$p.full]} heap allocations ($BASE_REQUESTS / $REQUESTS requests)"
 done
 
 # -------------------------------------------------------------- strace ----
@@ -158,13 +191,16 @@ REPORT=$BENCH_DIR/out/callgrind-$(date -u +%Y%m%dT%H%M%SZ).md
 python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
-    "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" >"$REPORT" <<'PY'
+    "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" \
+    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" >"$REPORT" <<'PY'
 import sys
-(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b) = sys.argv[1:]
+(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
+ ahb, ahf, abb, abf) = sys.argv[1:]
 n, base = int(n), int(base)
 def per(full, b):
     return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
 ir_h, ir_b = per(hf, hb), per(bf, bb)
+al_h, al_b = per(ahf, ahb), per(abf, abb)
 def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
 def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
@@ -175,6 +211,8 @@ o = [f"machine: {machine}", "",
      "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",
      f"| instructions per request (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
      f"**{'n/a' if ir_h is None or ir_b is None else f'{ir_b / ir_h:.2f}x'}** |",
+     f"| heap allocations per request (LD_PRELOAD counter) | {al_h:.2f} | {al_b:.2f} | "
+     f"{'n/a' if al_h < 0.01 else f'{al_b / al_h:.2f}x'} |",
      f"| reads + writes per request (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
      f"| syscalls per request (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
      "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} requests).",

@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests talk to (real peers: curl, h2load, openssl, haproxy,
 # nginx, php-fpm, socat; iproute2 for `ss`) and the OpenSSL headers the TLS target builds against.
 set -euo pipefail
+"$(dirname "$0")/install-build-deps.sh"
 need=()
 for pkg in curl haproxy nginx socat procps iproute2 nghttp2-client openssl libssl-dev php-fpm php-cli \
     chromium python3-websocket `# live dashboard browser test (Tests/BreakwaterDashboardTests)` \

@@ -9,17 +9,29 @@
 public enum HTTP1FieldText {
     static let escapeBase: UInt32 = 0x10FF00
 
-    /// `string(_:)` for the slices of a head's bytes, the common case: other modules calling the
-    /// generic version run it unspecialised, which allocated once per byte scanned.
+    /// The hot path (every header of an HTTP/1 head): concrete, so the caller in another module
+    /// does not run the generic version unspecialised (measured under callgrind: ~130,000
+    /// instructions per proxied request for ~12 fields, half of all the proxy's work).
     public static func string(_ bytes: ArraySlice<UInt8>) -> String {
-        bytes.withUnsafeBufferPointer { buffer in
-            if !buffer.contains(where: { $0 >= 0x80 }) { return String(decoding: buffer, as: UTF8.self) }
-            return string(buffer)
+        bytes.withUnsafeBufferPointer { string($0) }
+    }
+
+    public static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var ascii = true
+        for b in bytes where b >= 0x80 {
+            ascii = false
+            break
         }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        return escaped(bytes)
     }
 
     public static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        return escaped(bytes)
+    }
+
+    private static func escaped<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         if let valid = String(validating: bytes, as: UTF8.self) { return valid }
         var scalars = String.UnicodeScalarView()
         for b in bytes {
