@@ -66,16 +66,7 @@ extension ChannelHandlerContext: ClientTransport {
     var clientCloseFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     func clientFacts(isTLS: Bool) -> ClientConnectionFacts {
-        guard isTLS else { return ClientConnectionFacts(remote: channel.remoteAddress, tlsChannel: nil) }
-        // The TLS handler sits on this channel, or on the parent connection of an HTTP/2 stream
-        // channel. (An accepted connection's own parent is the listener, possibly on another loop:
-        // never look there.)
-        var tlsChannel = channel
-        if (try? channel.pipeline.syncOperations.handler(type: OpenSSLServerHandler.self)) == nil,
-           let parent = channel.parent, parent.eventLoop.inEventLoop {
-            tlsChannel = parent
-        }
-        return ClientConnectionFacts(remote: channel.remoteAddress, tlsChannel: tlsChannel)
+        ClientConnectionFacts(remote: channel.remoteAddress, tlsChannel: isTLS ? channel : nil)
     }
 
     func writeResponse(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
