@@ -18,7 +18,9 @@ final class H2Stream: ClientTransport, ClientIO {
     static let maxPendingOutput = 64 * 1024
 
     let id: HTTP2StreamID
-    unowned let connection: H2ConnectionHandler
+    /// Strong: a proxy handler may still call its transport after the connection is gone (a late
+    /// server callback); the connection forgets its streams when they end, so there is no cycle.
+    let connection: H2ConnectionHandler
     /// The request logic of this stream; released when the stream ends.
     var proxy: HTTPProxyHandler?
 
