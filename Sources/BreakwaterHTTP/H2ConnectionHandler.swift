@@ -40,7 +40,6 @@ final class H2ConnectionHandler: ChannelDuplexHandler {
     /// The highest stream a request head opened: a header block on a lower, unknown stream belongs
     /// to one that was refused or has ended.
     private var lastOpenedStream = HTTP2StreamID(0)
-    private var flushPending = false
     /// Inside one of our writes or flushes to nio-http2 (which reports stream closes at once).
     private var writing = false
     /// A connection WINDOW_UPDATE is written and not yet on the socket.
@@ -181,12 +180,6 @@ final class H2ConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        // A close must not overtake output waiting for the tick's flush.
-        flushNow()
-        context.close(mode: mode, promise: promise)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         for stream in Array(streams.values) { end(stream) }
         context.fireChannelInactive()
@@ -227,21 +220,9 @@ final class H2ConnectionHandler: ChannelDuplexHandler {
         writing = outer
     }
 
-    /// All streams' output of one event-loop tick reaches nio-http2 with one flush, after the
-    /// tick's I/O events: each response would otherwise flush nio-http2 twice (at the end of a
-    /// server read, and with its END_STREAM). The flush coalescer below makes it one socket write.
+    /// nio-http2 holds flushes while it reads; the flush coalescer below turns the flushes of one
+    /// event-loop tick into one socket write.
     func flush() {
-        guard !flushPending else { return }
-        flushPending = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            bound.value.flushNow()
-        }
-    }
-
-    private func flushNow() {
-        guard flushPending else { return }
-        flushPending = false
         let outer = writing
         writing = true
         context.flush()
