@@ -3,7 +3,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// First look at an HTTP/2 stream's request head, before it is turned into an HTTP/1.1 request:
+/// First look at an HTTP/2 stream's request head, before it is turned into an HTTP/1 head:
 /// - a request target HAProxy refuses (`H2RequestTarget`) resets the stream with
 ///   RST_STREAM(PROTOCOL_ERROR) and is never forwarded;
 /// - without `:authority`, `host` stands in for it (RFC 9113 §8.3.1); with `:authority`, any `host`
@@ -12,50 +12,8 @@ import NIOHTTP2
 ///   and FastCGI's HTTP_COOKIE expect a single one.
 ///
 /// Only the first HEADERS frame of a stream is a request head; later ones are trailers.
-/// Runs on the stream channel's event loop only.
-final class H2StreamRequestNormalizer: ChannelDuplexHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias InboundOut = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
-    private let frontend: FrontendRuntime
-    /// The stream is one more than `maxConcurrentStreams`: it is refused with REFUSED_STREAM, so
-    /// the client may retry it once others finish (RFC 9113 §5.1.2, §8.7).
-    private let refuseAsExcess: Bool
-    private var sawHead = false
-    private var refused = false
-
-    init(frontend: FrontendRuntime, refuseAsExcess: Bool = false) {
-        self.frontend = frontend
-        self.refuseAsExcess = refuseAsExcess
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refused else { return }
-        guard !sawHead, case .headers(var headers) = unwrapInboundIn(data) else {
-            context.fireChannelRead(data)
-            return
-        }
-        sawHead = true
-        if refuseAsExcess {
-            // Not logged: a refused stream is flow control the client may retry, and during a
-            // stream flood one line per stream would amplify it.
-            refuse(context: context, code: .refusedStream, reason: nil)
-            return
-        }
-        switch Self.normalize(headers.headers) {
-        case .forward(let normalized):
-            headers.headers = normalized
-            context.fireChannelRead(wrapInboundOut(.headers(headers)))
-        case .unchanged:
-            context.fireChannelRead(data)
-        case .refuse(let reason):
-            frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
-            refuse(context: context, code: .protocolError, reason: reason + " (PROTOCOL_ERROR)")
-        }
-    }
-
+/// `H2ConnectionHandler` applies it to each stream's head.
+enum H2StreamRequestNormalizer {
     enum Outcome {
         case unchanged
         case forward(HPACKHeaders)
@@ -101,17 +59,5 @@ final class H2StreamRequestNormalizer: ChannelDuplexHandler {
         }
         if let joinedCookie { out.add(name: "cookie", value: joinedCookie, indexing: .neverIndexed) }
         return .forward(out)
-    }
-
-    private func refuse(context: ChannelHandlerContext, code: HTTP2ErrorCode, reason: String?) {
-        refused = true
-        if let reason, let logger = frontend.trafficLogger {
-            let remote = context.channel.parent?.remoteAddress
-            let line = "\(remote?.ipAddress ?? "unix"):\(remote?.port ?? 0) [\(HTTPLogFormatter.accessDate(currentWallMs()))] "
-                + "\(frontend.config.name): HTTP/2 stream reset: \(reason)"
-            logger.info("\(line)")
-        }
-        context.writeAndFlush(wrapOutboundOut(.rstStream(code)), promise: nil)
-        context.close(promise: nil)
     }
 }

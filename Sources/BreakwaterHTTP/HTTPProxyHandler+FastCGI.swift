@@ -67,7 +67,7 @@ extension HTTPProxyHandler {
         guard let backend = request.backend, let index = request.serverIndex,
               let f = fastCGI(backend, backend.servers[index]), let channel = upstream.channel,
               let handler = try? channel.pipeline.syncOperations.handler(type: FastCGIClientHandler.self) else { return true }
-        let local = context.channel.localAddress
+        let local = transport.clientLocalAddress
         let conditions = f.conditions
         let requestContext = FastCGIRequestContext(
             clientAddress: clientAddress, clientPort: clientPort,

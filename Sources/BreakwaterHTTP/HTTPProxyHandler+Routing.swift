@@ -75,7 +75,7 @@ extension HTTPProxyHandler {
         // `stats uri` is a prefix of the request target, as in HAProxy (the default has a query string).
         if let page = frontend.config.statsPage, request.target.pathAndQuery.hasPrefix(page.uri) {
             request.record.server = "<STATS>"
-            if StatsEventStream.startIfRequested(uri: request.clientURI, page: page, context: context, runtime: runtime) { return }
+            if StatsEventStream.startIfRequested(uri: request.clientURI, page: page, transport: transport, runtime: runtime) { return }
             let (html, type) = StatsCollector(runtime: runtime).statsResponse(uri: request.clientURI, page: page)
             respondLocally(request, status: 200, termination: "LR--", close: false, countAs: .none,
                            body: ByteBuffer(string: html), contentType: type)
@@ -130,7 +130,7 @@ extension HTTPProxyHandler {
     /// `timeout client` while the request body is still arriving: an idle client loses the request.
     func armClientTimer(_ request: ProxyRequest, delayMs: Int? = nil) {
         guard let t = frontend.config.timeouts.client, t > 0 else { return }
-        request.clientTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs ?? t))) { [weak self] in
+        request.clientTimer = transport.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs ?? t))) { [weak self] in
             guard let self, self.current === request, !request.requestComplete else { return }
             let idle = ms(self.io.lastReadAt, .now())
             guard idle >= t else {
@@ -141,7 +141,7 @@ extension HTTPProxyHandler {
             case .streamingResponse, .responded, .localResponse:
                 self.abort(request, cause: "c")
                 self.closing = true
-                self.context.close(promise: nil)
+                self.transport.closeClient()
             default:
                 self.respondLocally(request, status: 408, termination: "cD--", close: true, countAs: .requestError)
                 self.closing = true
@@ -185,7 +185,7 @@ extension HTTPProxyHandler {
                 request.record.server = "<PROMEX>"
                 return true
             case .returnResponse(let status, let contentType, let body):
-                var buffer = context.channel.allocator.buffer(capacity: body.count)
+                var buffer = transport.clientAllocator.buffer(capacity: body.count)
                 buffer.writeBytes(body)
                 respondLocally(request, status: status, termination: "LR--", close: false, countAs: .none,
                                body: buffer, contentType: contentType ?? (body.isEmpty ? nil : "text/plain"))
@@ -219,7 +219,7 @@ extension HTTPProxyHandler {
         request.record.backend = frontend.config.name
         request.record.server = "<NOSRV>"
         let heldSince = NIODeadline.now()
-        request.tarpitTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(max(0, holdMs)))) { [weak self] in
+        request.tarpitTimer = transport.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(max(0, holdMs)))) { [weak self] in
             guard let self, self.current === request, case .tarpit = request.phase else { return }
             request.record.tW = ms(heldSince, .now())
             request.record.tC = -1

@@ -10,7 +10,7 @@ extension HTTPProxyHandler {
 
     func acquireServer(_ request: ProxyRequest, excluding: Int?) {
         guard let backend = request.backend else { return }
-        let loop = context.eventLoop
+        let loop = transport.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let requestID = ObjectIdentifier(request)
         let acquisition = backend.balancer.acquire(excluding: excluding, makeGrant: {
@@ -96,11 +96,11 @@ extension HTTPProxyHandler {
             // gives a client's first request its own) first frees the workers idle ones hold, on every loop:
             // else the new connection waits in the application's accept queue until the idle purge.
             pool.closeIdle(key)
-            pools.evictIdle(key, except: context.eventLoop)
+            pools.evictIdle(key, except: transport.eventLoop)
         }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
-        ClientBootstrap(group: context.eventLoop)
+        ClientBootstrap(group: transport.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(Int64(connectTimeout)))
             .channelInitializer { channel in
@@ -149,7 +149,7 @@ extension HTTPProxyHandler {
         let delayMs = isTimeout ? 0 : min(1000, connectTimeout)
         let lastRetry = request.retries == backend.config.retries
         let redispatch = backend.config.options.redispatch && lastRetry && backend.servers.count > 1
-        request.retryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) { [weak self] in
+        request.retryTimer = transport.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) { [weak self] in
             guard let self, self.current === request, case .connecting = request.phase else { return }
             if redispatch {
                 backend.balancer.release(server: index)
@@ -184,7 +184,7 @@ extension HTTPProxyHandler {
         guard prepareFastCGI(request, upstream) else { return }
         if request.expectContinue && !request.sentContinue && !request.requestComplete {
             request.sentContinue = true
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            transport.writeAndFlushResponse(.head(HTTPResponseHead(version: .http1_1, status: .continue)), promise: nil)
         }
         if request.forwardsWireHead && upstream.forwardsWireHeads, let wire = request.wire {
             upstream.writeWireHead(wire, request.edits)
@@ -224,7 +224,7 @@ extension HTTPProxyHandler {
             if idle >= timeout {
                 abort(request, cause: "s")
                 closing = true
-                context.close(promise: nil)
+                transport.closeClient()
             } else {
                 armServerTimer(request, delayMs: timeout - idle)
             }
@@ -317,12 +317,12 @@ extension HTTPProxyHandler {
             // An HTTP/2 stream that ended on both sides closes by itself; resetting it would be a
             // protocol error. Only an unfinished exchange is reset.
             closing = true
-            if !(request.requestComplete && request.phase.isResponded) { context.close(promise: nil) }
+            if !(request.requestComplete && request.phase.isResponded) { transport.closeClient() }
             return
         }
         if !request.clientKeepAlive || closing || quiescing {
             closing = true
-            context.close(promise: nil)
+            transport.closeClient()
             return
         }
         if pendingParts.isEmpty && !deferredParseError && !inputClosed {
@@ -352,8 +352,8 @@ extension HTTPProxyHandler: UpstreamDelegate {
             responseHead(request, head)
         case .body(let buffer):
             guard case .streamingResponse = request.phase else { return }
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable { request.upstream?.pauseReading() }
+            transport.writeResponse(.body(.byteBuffer(buffer)), promise: nil)
+            if !transport.clientIsWritable { request.upstream?.pauseReading() }
         case .end:
             responseEnd(request)
         }
@@ -456,7 +456,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         }
         if !request.clientKeepAlive && !io.isHTTP2 { out.headers.replaceOrAdd(name: "connection", value: "close") }
         request.phase = .streamingResponse
-        context.write(wrapOutboundOut(.head(out)), promise: nil)
+        transport.writeResponse(.head(out), promise: nil)
     }
 
     private func responseEnd(_ request: ProxyRequest) {
@@ -473,20 +473,20 @@ extension HTTPProxyHandler: UpstreamDelegate {
         if request.clientKeepAlive && !closing && !quiescing && !io.isHTTP2 {
             // Keep-alive: the connection stays open, so nothing waits on the write completing; bytes
             // were counted as they were written. Saves a promise and a closure per request.
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            transport.writeAndFlushResponse(.end(nil), promise: nil)
             finish(request)
             return
         }
         // The connection closes (or an h2 stream ends) after this: close only once the data is out.
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        let promise = transport.eventLoop.makePromise(of: Void.self)
+        transport.writeAndFlushResponse(.end(nil), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
             self?.finish(request)
         }
     }
 
     func upstreamReadComplete() {
-        context.flush()
+        transport.flushResponse()
         // bytes_out_* grow while the response is forwarded, not only at its end (spec STK-2).
         if let request = current, !request.trackedEntries.isEmpty {
             let sent = io.bytesOut - request.bytesOutAtStart
@@ -521,7 +521,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
                 let killed = request.serverIndex.map { request.backend!.servers[$0].shutdownGeneration.load(ordering: .relaxed) != request.shutdownGeneration } ?? false
                 abort(request, cause: killed ? "D" : "S")
                 closing = true
-                context.close(promise: nil)
+                transport.closeClient()
             }
         default:
             break
@@ -541,7 +541,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
             case .streamingResponse:
                 abort(request, cause: "P")
                 closing = true
-                context.close(promise: nil)
+                transport.closeClient()
             default:
                 break
             }

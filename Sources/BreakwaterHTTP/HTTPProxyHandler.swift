@@ -24,7 +24,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     let frontend: FrontendRuntime
     let pools: UpstreamPools
     let io: ClientIO
-    var context: ChannelHandlerContext!
+    /// The client side: this handler's own context on HTTP/1.1, one stream of the connection on HTTP/2.
+    var transport: ClientTransport!
     var pool: UpstreamPool!
 
     var current: ProxyRequest?
@@ -79,25 +80,23 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     // MARK: - Connection lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+        start(on: context)
+    }
+
+    /// Binds the handler to its client side and runs the connection's accept-time work. HTTP/1.1
+    /// calls it from `handlerAdded`; an HTTP/2 connection for each stream it opens.
+    func start(on transport: ClientTransport) {
+        self.transport = transport
         acceptedAt = acceptedEarlier?.at ?? .now()
         acceptedWallMs = acceptedEarlier?.wallMs ?? currentWallMs()
-        if isTLS {
-            // The TLS handler sits on this channel (HTTP/1.1) or on the parent connection (HTTP/2 stream).
-            // (An accepted connection's own parent is the listener, on another loop: never look there.)
-            let tlsChannel = io.isHTTP2 ? (context.channel.parent ?? context.channel) : context.channel
-            if let tls = try? tlsChannel.pipeline.syncOperations.handler(type: OpenSSLServerHandler.self), let info = tls.info {
-                tlsInfo = ACLTLSInfo(sni: info.serverName, protocolVersion: info.protocolVersion, resumed: info.resumed)
-            }
-        }
-        pool = pools.pool(for: context.eventLoop)
-        if let remote = context.channel.remoteAddress {
-            clientAddress = remote.ipAddress ?? "unix"
-            clientPort = remote.port ?? 0
-            sourceAddress = Self.addressBytes(remote)
-        }
+        let facts = transport.clientFacts(isTLS: isTLS)
+        tlsInfo = facts.tls
+        pool = pools.pool(for: transport.eventLoop)
+        clientAddress = facts.address
+        clientPort = facts.port
+        sourceAddress = facts.addressBytes
         io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() }
-        if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules(context: context) { return }
+        if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules() { return }
         // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
         // created by its complete HEADERS frame, so it needs no timer of its own.
         if !io.isHTTP2 {
@@ -107,6 +106,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        clientClosed()
+        context.fireChannelInactive()
+    }
+
+    /// The client side is gone (connection closed, HTTP/2 stream closed or reset).
+    func clientClosed() {
         closing = true
         idleDeadline = nil
         timerTask?.cancel()
@@ -134,7 +139,6 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         _ = takeWireBytesIn()
         pendingParts.removeAll()
         if !connectionEntries.isEmpty { connectionEntries.releaseOwned(now: stickNow(), connection: true) }
-        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -147,7 +151,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
                 // request. Complete requests before it are still answered (the EOF event follows).
                 if current?.requestComplete == true || !pendingParts.isEmpty { return }
                 if let request = current { abort(request, cause: "C") }
-                context.close(promise: nil)
+                transport.closeClient()
                 return
             }
             parseFailed = true
@@ -156,11 +160,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
                 deferredParseError = true
                 return
             }
-            badRequest(context: context)
+            badRequest()
             return
         }
         // Socket errors (reset by peer …) end the connection; channelInactive does the accounting.
-        context.close(promise: nil)
+        transport.closeClient()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -169,11 +173,16 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             return
         }
         if event is ChannelShouldQuiesceEvent {
-            quiescing = true
-            if current == nil && pendingParts.isEmpty { context.close(promise: nil) }
+            quiesce()
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Draining: the request in progress is answered, no other one is taken.
+    func quiesce() {
+        quiescing = true
+        if current == nil && pendingParts.isEmpty { transport.closeClient() }
     }
 
     /// Half-close from the client (it shut down its sending side after the request): the requests it
@@ -182,7 +191,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         inputClosed = true
         if closing { return }
         if current == nil && pendingParts.isEmpty {
-            if !deferredParseError { context.close(promise: nil) }
+            if !deferredParseError { transport.closeClient() }
             return
         }
         settleAfterInputClosed()
@@ -194,18 +203,23 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
               !closing else { return }
         abort(request, cause: "C")
         closing = true
-        context.close(promise: nil)
+        transport.closeClient()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            current?.upstream?.resumeReading()
-        }
+        clientWritabilityChanged()
         context.fireChannelWritabilityChanged()
     }
 
+    /// The client side may take more output again: the server's reads resume.
+    func clientWritabilityChanged() {
+        if transport.clientIsWritable {
+            current?.upstream?.resumeReading()
+        }
+    }
+
     /// `tcp-request connection` rules at accept; returns true when the connection was rejected.
-    private func applyConnectionRules(context: ChannelHandlerContext) -> Bool {
+    private func applyConnectionRules() -> Bool {
         let view = ConnectionView(sourceAddress: sourceAddress, entries: connectionEntries, tables: frontend.tables)
         for rule in frontend.tcpConnectionRules {
             var v = view
@@ -216,7 +230,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
                 frontend.counters.deniedConnections.wrappingIncrement(ordering: .relaxed)
                 closing = true
                 parseFailed = true
-                context.close(promise: nil)
+                transport.closeClient()
                 return true
             case .track(let slot, let table):
                 guard let t = frontend.tables[table], let bytes = sourceAddress, let key = StickKey.address(bytes: bytes) else { continue }
@@ -248,15 +262,19 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
     func resumeReadingIfPossible() {
         if readPending && !shouldPauseReading {
             readPending = false
-            context.read()
+            transport.readRequest()
         }
     }
 
     // MARK: - Inbound parts
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data))
+    }
+
+    /// One decoded request part from the client side.
+    func receive(_ part: HTTPServerRequestPart) {
         guard !parseFailed, !closing else { return }
-        let part = unwrapInboundIn(data)
         if !pendingParts.isEmpty {
             pendingParts.append(part)
             return
@@ -274,7 +292,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             switch part {
             case .head:
                 // Cannot happen with a conforming decoder; treat as a protocol error.
-                badRequest(context: context)
+                badRequest()
             case .body(let buffer):
                 requestBody(request, buffer)
             case .end:
@@ -338,12 +356,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         if pendingParts.isEmpty && deferredParseError && !(current?.requestComplete ?? false) {
             // Every valid request before the bad bytes is answered: now the error.
             deferredParseError = false
-            badRequest(context: context)
+            badRequest()
             return
         }
         if pendingParts.isEmpty && current == nil && inputClosed {
             closing = true
-            context.close(promise: nil)
+            transport.closeClient()
             return
         }
         settleAfterInputClosed()
@@ -390,7 +408,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         if timerTask != nil && timerFireAt <= deadline { return }
         timerTask?.cancel()
         timerFireAt = deadline
-        timerTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+        timerTask = transport.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             self?.timerFired()
         }
     }
@@ -413,7 +431,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
                     if idleIsRequestTimer || io.sawRequestBytes {
                         requestTimeout()
                     } else {
-                        context.close(promise: nil)
+                        transport.closeClient()
                     }
                     return
                 }
@@ -452,20 +470,20 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
             self.frontend.counters.countResponse(status: 408)
             if !(silent && self.frontend.config.options.dontlognull) { self.emitLog(record) }
-            self.context.close(promise: nil)
+            self.transport.closeClient()
         }
     }
 
     // MARK: - Errors before a request exists
 
     /// Unparsable request: 400, log `<BADREQ>` with `PR--` (spec FE-2), close.
-    func badRequest(context: ChannelHandlerContext) {
+    func badRequest() {
         guard !closing else { return }
         if let request = current {
             // Mid-request protocol error (e.g. invalid chunk size).
             if case .streamingResponse = request.phase {
                 abort(request, cause: "P")
-                context.close(promise: nil)
+                transport.closeClient()
                 return
             }
             respondLocally(request, status: 400, termination: "PR--", close: true, countAs: .requestError)
@@ -486,7 +504,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
             self.frontend.counters.requestErrors.wrappingIncrement(ordering: .relaxed)
             self.frontend.counters.countResponse(status: 400)
             self.emitLog(record)
-            self.context.close(promise: nil)
+            self.transport.closeClient()
         }
     }
 
@@ -499,10 +517,10 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
                                        close: close && !io.isHTTP2)
         for (n, v) in extraHeaders { head.headers.add(name: n, value: v) }
         let before = io.bytesOut
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        transport.writeResponse(.head(head), promise: nil)
+        if body.readableBytes > 0 { transport.writeResponse(.body(.byteBuffer(body)), promise: nil) }
+        let promise = transport.eventLoop.makePromise(of: Void.self)
+        transport.writeAndFlushResponse(.end(nil), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
             guard let self else { return }
             done(self.io.bytesOut - before)

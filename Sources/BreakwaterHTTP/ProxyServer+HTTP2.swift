@@ -66,36 +66,21 @@ extension ProxyServer {
         try channel.pipeline.syncOperations.addHandler(detector)
     }
 
-    /// Puts HTTP/2 on a client connection: each stream gets its own proxy handler, so every stream
-    /// is an independent request for routing, queueing, tracking and logging (spec FE-2).
+    /// Puts HTTP/2 on a client connection: nio-http2 in frame mode and one handler holding every
+    /// stream's state, so each stream is still an independent request for routing, queueing,
+    /// tracking and logging (spec FE-2) without a channel or pipeline of its own.
     static func configureHTTP2(_ channel: Channel, runtime: ProxyRuntime, frontend: FrontendRuntime, pools: UpstreamPools,
                                isTLS: Bool) throws {
         let watcher = H2ConnectionWatcher(advertise: (internal: UInt32(hardMaxConcurrentStreams),
                                                       advertised: UInt32(maxConcurrentStreams)))
+        let sync = channel.pipeline.syncOperations
         // One flush (one SSL_write and socket write) per event-loop tick for all streams' output.
-        try channel.pipeline.syncOperations.addHandler(H2FlushCoalescer())
-        try channel.pipeline.syncOperations.addHandler(watcher)
-        let openStreams = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
-        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .server,
-            connectionConfiguration: http2Configuration(runtime.snapshot.global),
-            streamConfiguration: .init()
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                let sync = stream.pipeline.syncOperations
-                openStreams.value += 1
-                stream.closeFuture.whenComplete { _ in openStreams.value -= 1 }
-                if openStreams.value > maxConcurrentStreams {
-                    try sync.addHandler(H2StreamRequestNormalizer(frontend: frontend, refuseAsExcess: true))
-                    return
-                }
-                let io = H2StreamIOHandler()
-                try sync.addHandler(io)
-                try sync.addHandler(H2StreamRequestNormalizer(frontend: frontend))
-                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS))
-            }
-        }
-        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorHandler(watcher: watcher, frontend: frontend))
+        try sync.addHandler(H2FlushCoalescer())
+        try sync.addHandler(watcher)
+        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: http2Configuration(runtime.snapshot.global),
+                                            streamConfiguration: .init()))
+        try sync.addHandler(H2ConnectionHandler(runtime: runtime, frontend: frontend, pools: pools, isTLS: isTLS,
+                                                maxConcurrentStreams: maxConcurrentStreams))
+        try sync.addHandler(HTTP2ConnectionErrorHandler(watcher: watcher, frontend: frontend))
     }
 }

@@ -11,8 +11,8 @@ enum StatsEventStream {
     static let interval = TimeAmount.seconds(1)
 
     /// Takes over the response when `uri` is `<stats uri>/events`; returns false for every other stats URI.
-    /// `context` is the stats-serving handler's context: its writes go to the HTTP encoder.
-    static func startIfRequested(uri: String, page: StatsPageConfig, context: ChannelHandlerContext,
+    /// `transport` is the stats-serving handler's client side.
+    static func startIfRequested(uri: String, page: StatsPageConfig, transport: ClientTransport,
                                  runtime: ProxyRuntime) -> Bool {
         guard uri.dropFirst(page.uri.count).hasPrefix("/events") else { return false }
         var head = HTTPResponseHead(version: .http1_1, status: .ok)
@@ -22,30 +22,31 @@ enum StatsEventStream {
             let body = ByteBuffer(string: "too many dashboard event streams (\(maxStreams)); close another dashboard tab\n")
             head.headers.add(name: "content-type", value: "text/plain")
             head.headers.add(name: "content-length", value: "\(body.readableBytes)")
-            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
-            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            transport.writeResponse(.head(head), promise: nil)
+            transport.writeResponse(.body(.byteBuffer(body)), promise: nil)
+            transport.writeAndFlushResponse(.end(nil), promise: nil)
             return true
         }
         head.headers.add(name: "content-type", value: "text/event-stream")
         head.headers.add(name: "cache-control", value: "no-cache")
         head.headers.add(name: "x-accel-buffering", value: "no")
-        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "retry: 1000\n\n")))), promise: nil)
+        transport.writeResponse(.head(head), promise: nil)
+        transport.writeAndFlushResponse(.body(.byteBuffer(ByteBuffer(string: "retry: 1000\n\n"))), promise: nil)
 
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let loop = context.eventLoop
+        let bound = NIOLoopBound(transport, eventLoop: transport.eventLoop)
+        let loop = transport.eventLoop
         let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { task in
-            let ctx = bound.value
-            guard ctx.channel.isActive else {
+            let transport = bound.value
+            guard transport.clientIsActive else {
                 task.cancel()
                 return
             }
             let json = StatsCollector(runtime: runtime).dashboardJSON()
-            ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "data: " + json + "\n\n")))))
-                .whenFailure { _ in task.cancel() }
+            let written = loop.makePromise(of: Void.self)
+            transport.writeAndFlushResponse(.body(.byteBuffer(ByteBuffer(string: "data: " + json + "\n\n"))), promise: written)
+            written.futureResult.whenFailure { _ in task.cancel() }
         }
-        context.channel.closeFuture.whenComplete { _ in
+        transport.clientCloseFuture.whenComplete { _ in
             task.cancel()
             active.wrappingDecrement(ordering: .relaxed)
         }
