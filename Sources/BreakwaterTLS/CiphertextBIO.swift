@@ -8,8 +8,10 @@ import NIOCore
 ///   straight into its own read buffer (a memory BIO cost one more copy into the BIO first). A
 ///   buffer is held only while OpenSSL has not consumed it, so NIO can reuse its receive buffer.
 /// * Outbound: OpenSSL's records are appended to one `ByteBuffer` that the handler writes to the
-///   socket as it is (a memory BIO cost a copy in and a copy out into a fresh buffer per flush). A
-///   small buffer is kept and reused once the socket has written it.
+///   socket as it is (a memory BIO cost a copy in and a copy out into a fresh buffer per flush). It is
+///   sized from the plaintext of the flush and handed over whole: nothing is kept between flushes, so
+///   an idle connection holds no ciphertext buffer (the two memory BIOs kept theirs, grown to the
+///   largest read and the largest flush, for the connection's life).
 ///
 /// The BIO's data pointer is this object, unretained: the handler owns both it and the `SSL *`
 /// (which owns the BIO) and frees the `SSL *` first. Event-loop only.
@@ -22,9 +24,9 @@ final class CiphertextBIO {
     private var outbound: ByteBuffer?
     private let allocator: ByteBufferAllocator
 
-    /// Largest outbound buffer kept between flushes: one small response's records (a connection
-    /// holds it idle); larger flushes get a buffer of their own, released once written.
-    static let reusableOutboundCapacity = 2048
+    /// First allocation for records written without a reservation (handshake flights, alerts,
+    /// close_notify); it grows if a certificate chain needs more.
+    static let unreservedOutboundCapacity = 1024
 
     init?(allocator: ByteBufferAllocator) {
         guard let method = Self.method else { return nil }
@@ -78,15 +80,10 @@ final class CiphertextBIO {
     /// Ciphertext bytes waiting for `takeOutbound`.
     var outboundBytes: Int { outbound?.readableBytes ?? 0 }
 
-    /// Makes room for `bytes` more ciphertext, so one flush of many records grows the buffer once.
+    /// Makes room for `bytes` more ciphertext, so one flush of many records allocates once.
     func reserveOutbound(_ bytes: Int) {
-        guard outbound != nil else {
-            outbound = allocator.buffer(capacity: max(bytes, Self.reusableOutboundCapacity))
-            return
-        }
-        if outbound!.readableBytes == 0 {
-            // Reuses the storage if the socket has let go of the last flush and it is large enough.
-            outbound!.clear(minimumCapacity: bytes)
+        if outbound == nil {
+            outbound = allocator.buffer(capacity: bytes)
         } else {
             outbound!.reserveCapacity(minimumWritableBytes: bytes)
         }
@@ -94,23 +91,16 @@ final class CiphertextBIO {
 
     fileprivate func write(from bytes: UnsafeRawBufferPointer) {
         if outbound == nil {
-            outbound = allocator.buffer(capacity: max(bytes.count, Self.reusableOutboundCapacity))
-        } else if outbound!.readableBytes == 0 {
-            // Reuses the storage if the socket has let go of the last flush, else allocates.
-            outbound!.clear()
+            outbound = allocator.buffer(capacity: max(bytes.count, Self.unreservedOutboundCapacity))
         }
         outbound!.writeBytes(bytes)
     }
 
-    /// The ciphertext to write to the socket now, nil when there is none. The buffer is kept for
-    /// reuse when small (its storage is reused once the socket has written it), released otherwise.
+    /// The ciphertext to write to the socket now, nil when there is none; the next records start a
+    /// new buffer (the socket owns this one until it is written).
     func takeOutbound() -> ByteBuffer? {
         guard let out = outbound, out.readableBytes > 0 else { return nil }
-        if out.capacity <= Self.reusableOutboundCapacity {
-            outbound!.moveReaderIndex(to: out.writerIndex)
-        } else {
-            outbound = nil
-        }
+        outbound = nil
         return out
     }
 }

@@ -78,7 +78,7 @@ public enum TLSError: Error, Equatable, CustomStringConvertible {
 ///   behind releases each read), not a fresh 16 KiB buffer per read.
 /// * Writes are encrypted at `flush`: the pending buffers are coalesced into records of up to 16 KiB
 ///   (one `SSL_write` per record, not per buffer: a response head and its body share a record) and
-///   written as one buffer (reused between small flushes); their promises complete with it.
+///   written as one buffer, allocated once at its final size; their promises complete with it.
 /// * `close_notify` from the peer: with `allowRemoteHalfClosure` the input side closes
 ///   (`ChannelEvent.inputClosed`) and writing continues; otherwise close_notify is answered and the
 ///   connection closed. `close()` sends close_notify before closing; `close(mode: .output)` sends it
