@@ -77,9 +77,6 @@ final class CiphertextBIO {
 
     // MARK: - Outbound
 
-    /// Ciphertext bytes waiting for `takeOutbound`.
-    var outboundBytes: Int { outbound?.readableBytes ?? 0 }
-
     /// Makes room for `bytes` more ciphertext, so one flush of many records allocates once.
     func reserveOutbound(_ bytes: Int) {
         if outbound == nil {
