@@ -272,6 +272,12 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
                     lastError = SSL_get_error(ssl, 0)
                     break
                 }
+                if cipher.inboundBytes == 0 && SSL_has_pending(ssl) == 0 {
+                    // Nothing left to decrypt (no ciphertext queued, no record or plaintext buffered
+                    // in OpenSSL): another SSL_read could only answer WANT_READ.
+                    lastError = SSL_ERROR_WANT_READ
+                    break
+                }
             }
             if buffer.readableBytes > 0 {
                 delivered = true
