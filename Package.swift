@@ -234,6 +234,7 @@ let package = Package(
                 "BreakwaterTLS", "CBreakwaterOpenSSL", "BreakwaterConfigModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

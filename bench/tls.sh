@@ -11,6 +11,7 @@
 #   H2_CONNS        h2load connections (-c)                          (default 32)
 #   H2_STREAMS      h2load max concurrent streams per conn (-m)      (default 10)
 #   WRK_CONNS       wrk connections for HTTP/1.1 over TLS            (default 64)
+#   IDLE_CONNS      idle TLS keep-alive clients for the memory cell, 0 = skip (default 500)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater;
 #                   build it with `swift build -c release --product breakwater`)
 #   NETNS           1 (default): run in a private network namespace; 0: don't
@@ -33,12 +34,14 @@ HS_CLIENTS=${HS_CLIENTS:-1}
 H2_CONNS=${H2_CONNS:-32}
 H2_STREAMS=${H2_STREAMS:-10}
 WRK_CONNS=${WRK_CONNS:-64}
+IDLE_CONNS=${IDLE_CONNS:-500}
 WARMUP=2 # seconds of wrk before each proxy's measurements
 
 for v in DURATION RUNS HS_CLIENTS H2_CONNS H2_STREAMS WRK_CONNS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
 done
 ((WRK_CONNS >= 2)) || die "WRK_CONNS must be >= 2 (wrk -t2)"
+[[ $IDLE_CONNS =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a non-negative integer"
 case $TLS_VER in 1.3) STIME_VER=-tls1_3 ;; 1.2) STIME_VER=-tls1_2 ;; *) die "TLS_VER must be 1.3 or 1.2" ;; esac
 
 ensure_pkgs haproxy:haproxy nginx:nginx wrk:wrk h2load:nghttp2-client openssl:openssl curl:curl python3:python3
@@ -211,6 +214,31 @@ h1_test() {
     alive "${PROXY_PID[$p]}" || proxy_failed "$p" "exited during wrk"
 }
 
+# idle_test NAME RUN: RSS growth of the proxy while IDLE_CONNS TLS clients that each finished a
+# handshake and one GET sit idle. Runs first, on a fresh process (a warm one reuses memory freed by
+# the load tests and shows less), after 20 such connections opened and closed once.
+IDLE=$WORK/idle.tsv # proxy run before_kb after_kb opened
+: >"$IDLE"
+idle_test() {
+    local p=$1 r=$2 fifo holder before=NA after=NA opened=0 n pid=${PROXY_PID[$1]}
+    ((IDLE_CONNS > 0)) || return 0
+    for n in 20 "$IDLE_CONNS"; do
+        fifo=$(mktemp -u "$WORK/idle.XXXXXX")
+        mkfifo "$fifo"
+        [[ $n == 20 ]] || before=$(rss_kb "$pid")
+        spawn idle-holder "$WORK/idle-$p-$r-$n.log" python3 "$BENCH_DIR/lib/tls_idle_conns.py" 127.0.0.1 "$FE_PORT" /64 "$n" "$fifo"
+        holder=$SPAWNED_PID
+        opened=$(timeout 90 head -n 1 "$fifo" || echo 0)
+        sleep 1 # let the proxy settle its per-connection state
+        [[ $n == 20 ]] || after=$(rss_kb "$pid")
+        stop_pid "$holder"
+        rm -f "$fifo"
+        sleep 1
+    done
+    printf '%s\t%s\t%s\t%s\t%s\n' "$p" "$r" "$before" "$after" "${opened:-0}" >>"$IDLE"
+    log "$p idle: RSS $before -> $after KiB with ${opened:-0} idle TLS clients"
+}
+
 declare -A PROXY_PID=() RSS_KB=()
 proxy_failed() { # proxy_failed NAME MSG
     log "--- last lines of $1's output ---"
@@ -237,6 +265,7 @@ for ((r = 1; r <= RUNS; r++)); do
             log "WARNING: $p does not answer curl --http2 with HTTP/2"
         log "$p up on 127.0.0.1:$FE_PORT (pid $SPAWNED_PID), round $r/$RUNS"
 
+        idle_test "$p" "$r"
         h1_test "$p" "$r" "$WARMUP" "$WORK/warm-$p-$r.txt"
         s_time_test "$p" "$r" new
         s_time_test "$p" "$r" reuse
@@ -263,10 +292,10 @@ mkdir -p "$BENCH_DIR/out"
 REPORT=$BENCH_DIR/out/tls-$(date -u +%Y%m%dT%H%M%SZ).md
 python3 - "$RESULTS" "$RAW" "$MACHINE" "$DURATION" "$RUNS" "$TLS_VER" "$HS_CLIENTS" "$H2_CONNS" "$H2_STREAMS" \
     "$WRK_CONNS" "$BREAKWATER_BIN" "$BREAKWATER_REAL" "$CFG" "$CERT_DESC" "$NETNS_NOTE" "$MAXCONN_NOTE" \
-    "$LOAD_START" "$LOAD_END" "${RSS_KB[HAProxy]:-NA}" "${RSS_KB[Breakwater]:-NA}" "$CPU" "$CLK_TCK" >"$REPORT" <<'PY'
+    "$LOAD_START" "$LOAD_END" "${RSS_KB[HAProxy]:-NA}" "${RSS_KB[Breakwater]:-NA}" "$CPU" "$CLK_TCK" "$IDLE" >"$REPORT" <<'PY'
 import sys, statistics as st
 (results, raw, machine, duration, runs, tls_ver, hs_clients, h2c, h2m, wrkc, bw_bin, bw_real, cfg,
- cert, netns, maxconn_note, load0, load1, rss_h, rss_b, cpu_file, clk_tck) = sys.argv[1:]
+ cert, netns, maxconn_note, load0, load1, rss_h, rss_b, cpu_file, clk_tck, idle_file) = sys.argv[1:]
 cpu, writes = {}, {}
 for line in open(cpu_file):
     p, r, t, ticks, ops, nw = line.rstrip("\n").split("\t")
@@ -331,6 +360,17 @@ o.append("Write syscalls per operation (syscw of /proc/PID/io, all threads; incl
 o.append("")
 def mib(kb): return "n/a" if num(kb) is None else f"{float(kb) / 1024:.1f} MiB"
 o.append(f"Peak RSS (VmHWM at the end of the last round): HAProxy {mib(rss_h)}, Breakwater {mib(rss_b)}.")
+idle = {}
+for line in open(idle_file):
+    p, r, before, after, opened = line.rstrip("\n").split("\t")
+    if before.isdigit() and after.isdigit() and opened.isdigit() and int(opened) > 0:
+        idle.setdefault(p, []).append((int(after) - int(before)) / int(opened))
+if idle:
+    ih, ib = med(idle.get("HAProxy", [])), med(idle.get("Breakwater", []))
+    o.append("")
+    o.append(f"RSS per idle TLS client (VmRSS growth over the clients of the first cell of a fresh process, each "
+             f"after a TLS 1.3 handshake and one GET, keep-alive; includes the idle server connection each leaves "
+             f"under `http-reuse safe`): HAProxy {f(ih, 1)} KiB, Breakwater {f(ib, 1)} KiB ({ratio(ib, ih)}).")
 o.append("")
 for p in P:
     hs = "; ".join(info.get(("hs_new", p), []) + info.get(("hs_reuse", p), []))

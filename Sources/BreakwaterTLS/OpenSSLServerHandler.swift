@@ -65,8 +65,10 @@ public enum TLSError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Server-side TLS over OpenSSL memory BIOs: ciphertext `ByteBuffer`s in from the socket, plaintext
-/// out to the next handler, and the reverse for writes.
+/// Server-side TLS over OpenSSL: ciphertext `ByteBuffer`s in from the socket, plaintext out to the
+/// next handler, and the reverse for writes. Ciphertext moves through a callback BIO
+/// (`CiphertextBIO`): OpenSSL reads records straight out of the socket's buffer and writes them
+/// straight into the buffer that goes to the socket.
 ///
 /// * Handshake starts at `channelActive` and must finish within `handshakeTimeout`; failures fire
 ///   `TLSError` through `errorCaught` and close the connection.
@@ -76,7 +78,7 @@ public enum TLSError: Error, Equatable, CustomStringConvertible {
 ///   behind releases each read), not a fresh 16 KiB buffer per read.
 /// * Writes are encrypted at `flush`: the pending buffers are coalesced into records of up to 16 KiB
 ///   (one `SSL_write` per record, not per buffer: a response head and its body share a record) and
-///   written as one buffer; their promises complete with it.
+///   written as one buffer, allocated once at its final size; their promises complete with it.
 /// * `close_notify` from the peer: with `allowRemoteHalfClosure` the input side closes
 ///   (`ChannelEvent.inputClosed`) and writing continues; otherwise close_notify is answered and the
 ///   connection closed. `close()` sends close_notify before closing; `close(mode: .output)` sends it
@@ -94,8 +96,7 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
 
     private let tls: TLSServerContext
     private let ssl: OpaquePointer
-    private let readBIO: OpaquePointer
-    private let writeBIO: OpaquePointer
+    private let cipher: CiphertextBIO
     private var state: State = .idle
     private var pending: [(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)] = []
     /// Small pending writes are copied here so that they go out in one record.
@@ -117,23 +118,20 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
     /// Fails (returns nil) only when OpenSSL cannot allocate a connection.
     public init?(context tls: TLSServerContext, handshakeTimeout: TimeAmount? = .seconds(10)) {
         guard let ssl = tls.makeSSL() else { return nil }
-        guard let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
+        guard let cipher = CiphertextBIO(allocator: ByteBufferAllocator()) else {
             SSL_free(ssl)
             return nil
         }
-        _ = bw_bio_set_mem_eof_return(r, -1)
-        _ = bw_bio_set_mem_eof_return(w, -1)
-        SSL_set_bio(ssl, r, w)
+        SSL_set_bio(ssl, cipher.bio, cipher.bio)  // one reference, for both directions
         SSL_set_accept_state(ssl)
         self.tls = tls
         self.ssl = ssl
-        readBIO = r
-        writeBIO = w
+        self.cipher = cipher
         self.handshakeTimeout = handshakeTimeout
     }
 
     deinit {
-        SSL_free(ssl)  // frees both BIOs
+        SSL_free(ssl)  // frees the BIO; `cipher` is still alive here
     }
 
     // MARK: - Lifecycle
@@ -182,19 +180,21 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
     // MARK: - Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        guard state != .closed && state != .idle else { return }
+        let buffer = unwrapInboundIn(data)
+        // After the peer's close_notify or FIN nothing more is read (a memory BIO kept it unread).
+        guard state == .handshaking || state == .active || state == .closing else { return }
         if state == .handshaking { handshakeBytesReceived += buffer.readableBytes }
-        while buffer.readableBytes > 0 {
-            let n = buffer.withUnsafeReadableBytes { BIO_write(readBIO, $0.baseAddress, Int32(clamping: $0.count)) }
-            guard n > 0 else { break }
-            buffer.moveReaderIndex(forwardBy: Int(n))
-        }
+        cipher.receive(buffer)
         if state == .handshaking {
             doHandshake(context: context)
         }
         if state == .active || state == .closing {
             readApplicationData(context: context)
+        }
+        if state == .closed {
+            cipher.discardInbound()
+        } else {
+            cipher.releaseConsumedInbound()
         }
     }
 
@@ -272,6 +272,12 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
                     lastError = SSL_get_error(ssl, 0)
                     break
                 }
+                if cipher.inboundBytes == 0 && SSL_has_pending(ssl) == 0 {
+                    // Nothing left to decrypt (no ciphertext queued, no record or plaintext buffered
+                    // in OpenSSL): another SSL_read could only answer WANT_READ.
+                    lastError = SSL_ERROR_WANT_READ
+                    break
+                }
             }
             if buffer.readableBytes > 0 {
                 delivered = true
@@ -314,7 +320,7 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
     /// A buffer for the plaintext of the ciphertext now queued: no larger than that (plus what
     /// OpenSSL holds), so a 40-byte request does not cost a 16 KiB buffer.
     private func plaintextBuffer(context: ChannelHandlerContext) -> ByteBuffer {
-        let queued = Int(bw_bio_ctrl_pending(readBIO)) + Int(SSL_pending(ssl))
+        let queued = cipher.inboundBytes + Int(SSL_pending(ssl))
         let want = min(Self.maxRecord, max(256, queued))
         if want <= Self.reusableReadCapacity, var buffer = readBuffer {
             readBuffer = nil
@@ -365,6 +371,9 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
         let writes = pending
         pending.removeAll(keepingCapacity: true)
         let promises = writes.compactMap(\.promise)  // no allocation without promises (keep-alive path)
+        var plaintext = 0
+        for w in writes { plaintext += w.buffer.readableBytes }
+        cipher.reserveOutbound(Self.ciphertextBound(plaintext: plaintext))
         var ok = true
         if writes.count == 1 {
             ok = encrypt(writes[0].buffer)
@@ -415,6 +424,13 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
         }
     }
 
+    /// Room for the records of `plaintext` bytes: per record a header, an explicit IV or nonce, a tag
+    /// or MAC and padding (AES-GCM/ChaCha20 need 22-29 bytes; a CBC suite up to 5 + 16 + 48 + 256).
+    static func ciphertextBound(plaintext: Int) -> Int {
+        let records = max(1, (plaintext + maxRecord - 1) / maxRecord)
+        return plaintext + records * 64
+    }
+
     /// SSL_write of all of `buffer` (OpenSSL splits it into records of at most 16 KiB).
     private func encrypt(_ buffer: ByteBuffer) -> Bool {
         buffer.withUnsafeReadableBytes { ptr in
@@ -430,14 +446,9 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
 
     /// Writes (and flushes) whatever OpenSSL queued for the network.
     private func flushCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        let count = bw_bio_ctrl_pending(writeBIO)
-        guard count > 0 else {
+        guard let out = cipher.takeOutbound() else {
             promise?.succeed(())
             return
-        }
-        var out = context.channel.allocator.buffer(capacity: count)
-        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { ptr in
-            Int(max(0, BIO_read(writeBIO, ptr.baseAddress, Int32(clamping: count))))
         }
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(out)), promise: promise)
     }

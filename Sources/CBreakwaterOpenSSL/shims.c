@@ -39,6 +39,66 @@ void bw_ssl_ctx_set_server_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 }
 
+/* ---- Callback BIO ------------------------------------------------------------------------- */
+static BIO_METHOD *bw_cb_method;
+static bw_bio_read_cb bw_cb_read;
+static bw_bio_write_cb bw_cb_write;
+
+static int bw_cb_bio_read(BIO *bio, char *out, int len) {
+    BIO_clear_retry_flags(bio);
+    int n = bw_cb_read(BIO_get_data(bio), out, len);
+    if (n > 0) return n;
+    BIO_set_retry_read(bio);
+    return -1;
+}
+
+static int bw_cb_bio_write(BIO *bio, const char *in, int len) {
+    BIO_clear_retry_flags(bio);
+    return bw_cb_write(BIO_get_data(bio), in, len);
+}
+
+static long bw_cb_bio_ctrl(BIO *bio, int cmd, long larg, void *parg) {
+    (void)parg;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;  /* the handler writes to the socket at its own flush */
+    case BIO_CTRL_GET_CLOSE: return BIO_get_shutdown(bio);
+    case BIO_CTRL_SET_CLOSE: BIO_set_shutdown(bio, (int)larg); return 1;
+    default: return 0;
+    }
+}
+
+static int bw_cb_bio_create(BIO *bio) {
+    BIO_set_init(bio, 1);
+    BIO_set_shutdown(bio, 1);
+    return 1;
+}
+
+static int bw_cb_bio_destroy(BIO *bio) {
+    BIO_set_data(bio, NULL);  /* the owner's buffers are not ours to free */
+    return 1;
+}
+
+const BIO_METHOD *bw_callback_bio_method(bw_bio_read_cb read, bw_bio_write_cb write) {
+    if (bw_cb_method) return bw_cb_method;
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "breakwater ciphertext");
+    if (!m) return NULL;
+    bw_cb_read = read;
+    bw_cb_write = write;
+    BIO_meth_set_read(m, bw_cb_bio_read);
+    BIO_meth_set_write(m, bw_cb_bio_write);
+    BIO_meth_set_ctrl(m, bw_cb_bio_ctrl);
+    BIO_meth_set_create(m, bw_cb_bio_create);
+    BIO_meth_set_destroy(m, bw_cb_bio_destroy);
+    bw_cb_method = m;
+    return m;
+}
+
+BIO *bw_callback_bio_new(const BIO_METHOD *method, void *ctx) {
+    BIO *bio = BIO_new(method);
+    if (bio) BIO_set_data(bio, ctx);
+    return bio;
+}
+
 /* ---- SNI ---------------------------------------------------------------------------------- */
 long bw_ssl_ctx_set_servername_callback(SSL_CTX *ctx, bw_servername_cb cb, void *arg) {
     SSL_CTX_set_tlsext_servername_arg(ctx, arg);

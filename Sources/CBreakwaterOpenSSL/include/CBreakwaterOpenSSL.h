@@ -34,6 +34,20 @@ int bw_tls1_3_version(void);
 /* Protocol options Breakwater always sets on a server context (HAProxy's set, renegotiation off). */
 void bw_ssl_ctx_set_server_defaults(SSL_CTX *ctx);
 
+/* ---- Callback BIO ------------------------------------------------------------------------- */
+/* A BIO whose reads and writes call back into the owner of `ctx` (BIO_set_data), so ciphertext moves
+ * straight between OpenSSL's record buffers and the connection's ByteBuffers: no memory-BIO copy
+ * in either direction. A read callback returns the bytes it copied, 0 when it has none (the BIO then
+ * asks OpenSSL to retry: never EOF, the socket's EOF is the handler's business); a write callback
+ * takes every byte and returns len. */
+typedef int (*bw_bio_read_cb)(void *ctx, char *out, int len);
+typedef int (*bw_bio_write_cb)(void *ctx, const char *in, int len);
+/* The method, created on the first call with these callbacks (later calls return the same one; not
+ * thread-safe: call it from one initializer, e.g. a Swift static let). */
+const BIO_METHOD *bw_callback_bio_method(bw_bio_read_cb read, bw_bio_write_cb write);
+/* A new BIO of `method` whose callbacks receive ctx. */
+BIO *bw_callback_bio_new(const BIO_METHOD *method, void *ctx);
+
 /* ---- SNI ---------------------------------------------------------------------------------- */
 typedef int (*bw_servername_cb)(SSL *ssl, int *alert, void *arg);
 long bw_ssl_ctx_set_servername_callback(SSL_CTX *ctx, bw_servername_cb cb, void *arg);
