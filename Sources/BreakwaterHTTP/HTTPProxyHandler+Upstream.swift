@@ -99,9 +99,7 @@ extension HTTPProxyHandler {
         }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
-        ClientBootstrap(group: context.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.milliseconds(Int64(connectTimeout)))
+        UpstreamConnector.bootstrap(on: context.eventLoop, connectTimeoutMs: connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
