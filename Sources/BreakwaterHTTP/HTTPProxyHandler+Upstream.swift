@@ -99,14 +99,12 @@ extension HTTPProxyHandler {
         }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
-        UpstreamConnector.bootstrap(on: context.eventLoop, connectTimeoutMs: connectTimeout)
-            .channelInitializer { channel in
+        UpstreamConnector.connect(on: context.eventLoop, to: server.address, connectTimeoutMs: connectTimeout, pool: pool, key: key) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key))
                 }
             }
-            .connect(to: server.address)
             .assumeIsolated()
             .whenComplete { [weak self] result in
                 guard let self, self.current === request, case .connecting = request.phase else {
