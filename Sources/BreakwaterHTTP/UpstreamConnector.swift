@@ -28,11 +28,11 @@ enum UpstreamConnector {
     ///
     /// A TCP server is connected with a plain non-blocking `connect` first: on loopback (and to any
     /// server whose handshake completes inside the call) the socket is connected when `connect`
-    /// returns, and NIO only adopts it (`withConnectedSocket`): no connect promise, no connect-timeout
-    /// task (whose cancellation scans the loop's whole timer heap, one timer per client connection),
-    /// no write-interest registration. A connect still in progress is awaited on the probe reactor's
-    /// thread (`poll`, with the connect timeout), then adopted the same way. UNIX sockets (FastCGI)
-    /// keep NIO's connect.
+    /// returns (a zero-timeout `poll` tells), and NIO only adopts it (`withConnectedSocket`): no
+    /// connect promise, no connect-timeout task (whose cancellation scans the loop's whole timer heap,
+    /// one timer per client connection), no write-interest registration and wake-up. A connect still
+    /// in progress is awaited on the probe reactor's thread (`poll`, with the connect timeout), then
+    /// adopted the same way. UNIX sockets (FastCGI) keep NIO's connect.
     ///
     /// The connection counts in `pool` (its server's open connections, for the idle bound) from
     /// success to close. Called on `loop`.
@@ -59,6 +59,8 @@ enum UpstreamConnector {
         switch err {
         case 0:
             return bootstrap.withConnectedSocket(fd)
+        case EINPROGRESS where connectedAlready(fd):
+            return bootstrap.withConnectedSocket(fd)
         case EINPROGRESS, EINTR:
             let promise = loop.makePromise(of: Channel.self)
             awaitConnect(fd, timeoutMs: connectTimeoutMs, loop: loop, initializer: initializer, promise: promise)
@@ -67,6 +69,20 @@ enum UpstreamConnector {
             close(fd)
             return loop.makeFailedFuture(IOError(errnoCode: err, reason: "connect"))
         }
+    }
+
+    /// Whether a connect that said EINPROGRESS has completed by now. A non-blocking loopback connect
+    /// always says EINPROGRESS (the SYN-ACK is processed when the socket lock is released, after the
+    /// state check), yet the handshake is done when the call returns: a zero-timeout `poll` sees it.
+    /// A failed connect is left to the reactor path, which reports its SO_ERROR.
+    private static func connectedAlready(_ fd: CInt) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&entry, 1, 0) == 1, entry.revents & Int16(POLLOUT) != 0, entry.revents & Int16(POLLERR | POLLHUP) == 0 else {
+            return false
+        }
+        var soError: CInt = 0
+        var len = socklen_t(MemoryLayout<CInt>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) == 0 && soError == 0
     }
 
     /// Waits on the reactor thread until `fd` is writable (connected or failed) or the timeout passes.

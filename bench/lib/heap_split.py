@@ -11,7 +11,7 @@ base_file, run_file, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 # (layer, regex over a demangled frame); first match from the innermost frame wins.
 LAYERS = [
-    ("receive buffers (NIO's pooled recv allocator, kept per channel)", r"readFromSocket|NIOPooledRecvBufferAllocator|RecvByteBufferAllocator"),
+    ("receive buffers (NIO's pooled recv allocator, kept per channel)", r"closure #1 in BaseStreamSocketChannel\.readFromSocket|NIOPooledRecvBufferAllocator|RecvByteBufferAllocator"),
     ("ByteToMessageHandler cumulation buffers", r"ByteToMessageHandler"),
     ("HTTP/1 codec handlers (request/response decoders, encoders)", r"HTTP1(Request|Response)(Decoder|Encoder)|HTTP1HeadParser|HTTP1MessageScanner|HTTPRequestDecoder|HTTPResponseEncoder|llhttp|HTTPDecoder"),
     ("H2PrefaceDetector", r"H2PrefaceDetector"),
@@ -25,6 +25,7 @@ LAYERS = [
     ("futures/promises (close future callbacks)", r"EventLoopFuture|EventLoopPromise|CallbackList"),
     ("NIO channel: socket, write queue, addresses, selector registration", r"SocketChannel|BaseSocketChannel|BaseStreamSocketChannel|Socket\.init|PendingStreamWrites|PendingWrites|SelectableEventLoop|Selector|SocketAddress|ServerBootstrap|ClientBootstrap|withConnectedSocket|AcceptHandler"),
     ("malloc'd by libc/kernel glue", r"^(__)?libc|^_dl_"),
+    ("other state allocated while handling a read", r"readFromSocket|fireChannelRead|invokeChannelRead"),
 ]
 
 
