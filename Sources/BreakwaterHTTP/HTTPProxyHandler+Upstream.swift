@@ -100,16 +100,12 @@ extension HTTPProxyHandler {
         }
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
-        ClientBootstrap(group: transport.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.milliseconds(Int64(connectTimeout)))
-            .channelInitializer { channel in
+        UpstreamConnector.connect(on: transport.eventLoop, to: server.address, connectTimeoutMs: connectTimeout, pool: pool, key: key) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let codec = try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key, wireCodec: codec))
                 }
             }
-            .connect(to: server.address)
             .assumeIsolated()
             .whenComplete { [weak self] result in
                 guard let self, self.current === request, case .connecting = request.phase else {

@@ -30,7 +30,39 @@ public enum ListenerSockets {
         return out
     }
 
+    /// Every inherited socket of each key, in the order the predecessor listed them: a bind has one
+    /// listening socket per event loop (SO_REUSEPORT), and a successor must adopt them all, since the
+    /// kernel hashes new connections to every socket of the group, polled or not.
+    public static func inheritedGroups(from environment: [String: String], key variable: String = environmentKey) -> [String: [Int32]] {
+        guard let value = environment[variable], !value.isEmpty else { return [:] }
+        var out: [String: [Int32]] = [:]
+        for item in value.split(separator: ";") {
+            guard let eq = item.lastIndex(of: "="), let fd = Int32(item[item.index(after: eq)...]) else { continue }
+            out[String(item[..<eq]), default: []].append(fd)
+        }
+        return out
+    }
+
     public static func key(host: String, port: Int) -> String { "\(host):\(port)" }
+
+    /// The port a socket is bound to (a `bind` of port 0 gets one from the kernel; the other sockets
+    /// of its group must share it).
+    public static func boundPort(_ fd: Int32) -> Int? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard rc == 0 else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
+        default:
+            return nil
+        }
+    }
 
     /// Creates, binds and listens a TCP socket with SO_REUSEADDR and SO_REUSEPORT.
     public static func open(host: String, port: Int, backlog: Int32 = 1024) throws -> Int32 {

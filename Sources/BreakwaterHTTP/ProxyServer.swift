@@ -33,7 +33,11 @@ public final class ProxyServer: Sendable {
 
     /// Binds every `bind` of every frontend, reusing sockets inherited from a previous process
     /// (hitless reload). Throws (naming the address) if one cannot be bound.
-    public func start(inherited: [String: Int32] = [:]) async throws {
+    ///
+    /// Each bind gets one listening socket per event loop (SO_REUSEPORT), each accepted and served by
+    /// its own loop: a connection is registered on the loop that accepted it, with no hand-off to
+    /// another loop (a task and an eventfd wake-up per connection) and no single accepting thread.
+    public func start(inherited: [String: [Int32]] = [:]) async throws {
         pools.startPurging(group: group)
         // Expired idle stick-table entries go within a second of their expiry (spec STK-8).
         for table in runtime.tables.values {
@@ -43,37 +47,51 @@ public final class ProxyServer: Sendable {
         }
         let limits = Self.decoderLimits(runtime.snapshot.global)
         try prepareTLS()
+        let loops = Array(group.makeIterator())
         var used: Set<Int32> = []
         for frontend in runtime.frontends {
             for bind in frontend.config.binds {
                 let key = ListenerSockets.key(host: bind.host, port: bind.port)
                 let backlog = runtime.snapshot.listenBacklog(for: bind, in: frontend.config)
-                let fd: Int32
-                if let inheritedFD = inherited[key], !used.contains(inheritedFD) {
-                    fd = inheritedFD
-                    ListenerSockets.makeNonInheritable(fd)
-                } else {
-                    do {
-                        fd = try ListenerSockets.open(host: bind.host, port: bind.port, backlog: backlog)
-                    } catch var e as ListenerSockets.OpenError {
-                        e.context = "\(bind.location.file):\(bind.location.line): frontend '\(frontend.config.name)'"
-                        throw e
+                let adopted = (inherited[key] ?? []).filter { !used.contains($0) }
+                var fds = adopted
+                for fd in adopted { ListenerSockets.makeNonInheritable(fd) }
+                do {
+                    // Port 0: the first socket's kernel-chosen port is the group's.
+                    var port = bind.port
+                    if port == 0, let first = fds.first, let chosen = ListenerSockets.boundPort(first) { port = chosen }
+                    while fds.count < loops.count {
+                        let fd = try ListenerSockets.open(host: bind.host, port: port, backlog: backlog)
+                        fds.append(fd)
+                        if port == 0, let chosen = ListenerSockets.boundPort(fd) { port = chosen }
                     }
+                } catch var e as ListenerSockets.OpenError {
+                    for fd in fds where !adopted.contains(fd) { close(fd) }
+                    e.context = "\(bind.location.file):\(bind.location.line): frontend '\(frontend.config.name)'"
+                    throw e
                 }
-                used.insert(fd)
-                let channel = try await makeBootstrap(frontend: frontend, bind: bind, limits: limits).withBoundSocket(fd).get()
-                // NIO listens again with its own default (128) when it adopts a socket: set ours last.
-                _ = listen(fd, backlog)
-                listeners.append(channel)
-                listenerFDs.append(key, fd)
-                logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port)\(inherited[key] != nil ? " (inherited)" : "").")
+                // Every inherited socket is served, even beyond one per loop (a predecessor with more
+                // threads): an unpolled member of the group would strand the connections hashed to it.
+                for (i, fd) in fds.enumerated() {
+                    used.insert(fd)
+                    let loop = loops[i % loops.count]
+                    let channel = try await makeBootstrap(frontend: frontend, bind: bind, limits: limits, loop: loop)
+                        .withBoundSocket(fd).get()
+                    // NIO listens again with its own default (128) when it adopts a socket: set ours last.
+                    _ = listen(fd, backlog)
+                    listeners.append(channel)
+                    listenerFDs.append(key, fd)
+                }
+                let how = adopted.isEmpty ? "" : " (inherited \(adopted.count) of \(fds.count) sockets)"
+                logger.notice("Proxy \(frontend.config.name) started on \(bind.host):\(bind.port)\(how).")
             }
         }
         // Inherited sockets the new configuration no longer binds are closed.
-        for (_, fd) in inherited where !used.contains(fd) { close(fd) }
+        for fd in inherited.values.joined() where !used.contains(fd) { close(fd) }
     }
 
-    /// The listening sockets by `host:port`, for handing over to a successor process.
+    /// The listening sockets by `host:port` (one per event loop for each bind), for handing over to a
+    /// successor process.
     public var listeningSockets: [(key: String, fd: Int32)] { listenerFDs.all }
 
     /// Addresses actually bound (useful when a config binds port 0).
@@ -123,14 +141,16 @@ public final class ProxyServer: Sendable {
         pools.closeAll(group: group)
     }
 
-    private func makeBootstrap(frontend: FrontendRuntime, bind: BindConfig, limits: NIOHTTPDecoderLimitConfiguration) -> ServerBootstrap {
+    private func makeBootstrap(frontend: FrontendRuntime, bind: BindConfig, limits: NIOHTTPDecoderLimitConfiguration,
+                               loop: EventLoop) -> ServerBootstrap {
         let runtime = self.runtime
         let pools = self.pools
         let gate = self.gate
         let registry = self.registry
         let tlsContext = tls.context(for: bind)
         let bindLabel = Self.bindLabel(bind, in: frontend.config)
-        return ServerBootstrap(group: group)
+        // The listener's own loop serves every connection it accepts.
+        return ServerBootstrap(group: loop, childGroup: loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Accept in batches (HAProxy: tune.maxaccept 64) so a connection storm drains the queue
             // in few wake-ups instead of 4 connections per loop turn.

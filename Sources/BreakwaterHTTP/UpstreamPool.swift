@@ -5,35 +5,91 @@ import NIOCore
 ///
 /// Every list is mutated in place through the dictionary's modify accessor: copying a list out and
 /// back, as an earlier version did, cost O(idle) retains per request (4 µs at 250 idle connections).
+///
+/// How many idle connections are kept follows HAProxy 2.6 (`srv_add_to_idle_list`, `srv_use_conn`,
+/// `srv_cleanup_idle_conns`): a released connection is kept only while the server's connections on
+/// this loop (in use + idle) do not exceed the most it has needed at once (`estimatedNeed`); it is
+/// closed otherwise, unless it would be the only idle one. Under `http-reuse safe` every client's
+/// first request opens a connection of its own, so without that bound each idle client left one
+/// idle server connection behind (~5 KiB each). The estimate rises at once to any new peak of
+/// connections in use and decays every `needDecayInterval` (HAProxy's `pool-purge-delay`, 5 s) to the
+/// mean of itself and the peak seen since, closing the idle excess above it.
 final class UpstreamPool {
-    private var idle: [UpstreamKey: [UpstreamHandler]] = [:]
+    /// One server's connections on this loop.
+    struct ServerConnections {
+        var idle: [UpstreamHandler] = []
+        /// Connections opened on this loop and not closed yet, in use or idle.
+        var open = 0
+        /// The most in use at once since the last decay (HAProxy `max_used_conns`).
+        var peakInUse = 0
+        /// HAProxy `est_need_conns`.
+        var estimatedNeed = 0
+
+        var inUse: Int { max(0, open - idle.count) }
+
+        mutating func noteUse() {
+            peakInUse = max(peakInUse, inUse)
+            estimatedNeed = max(estimatedNeed, inUse)
+        }
+
+        /// A released connection (still counted in use) is kept if it is the only idle one, or if
+        /// the server's connections stay within the estimated need.
+        var keepsReleased: Bool { idle.isEmpty || open <= max(inUse, estimatedNeed) }
+
+        /// The periodic decay; returns how many idle connections exceed the need.
+        mutating func decay() -> Int {
+            let excess = open - max(peakInUse, estimatedNeed)
+            estimatedNeed = max((estimatedNeed + peakInUse) / 2, peakInUse)
+            peakInUse = inUse
+            return max(0, min(excess, idle.count))
+        }
+    }
+
+    private var servers: [UpstreamKey: ServerConnections] = [:]
     let maxIdlePerServer: Int
     /// The loop this pool belongs to (set once by `UpstreamPools`).
     var ownerLoop: EventLoop?
     /// Idle connections older than this are closed by `purge`.
     let idleTimeout: TimeAmount
+    /// How often the need estimate decays (HAProxy `pool-purge-delay`, default 5 s).
+    let needDecayInterval: TimeAmount
+    private var lastDecay: NIODeadline = .now()
 
-    init(maxIdlePerServer: Int, idleTimeout: TimeAmount = .seconds(5)) {
+    init(maxIdlePerServer: Int, idleTimeout: TimeAmount = .seconds(5), needDecayInterval: TimeAmount = .seconds(5)) {
         self.maxIdlePerServer = maxIdlePerServer
         self.idleTimeout = idleTimeout
+        self.needDecayInterval = needDecayInterval
+    }
+
+    /// A new connection to that server is up and bound to a request (`UpstreamConnector`).
+    func opened(_ key: UpstreamKey) {
+        servers[key, default: ServerConnections()].open += 1
+        servers[key]?.noteUse()
+    }
+
+    /// A connection to that server has closed, whether idle or in use.
+    func closed(_ key: UpstreamKey) {
+        servers[key]?.open -= 1
     }
 
     /// Takes the most recently parked live connection for that server, if any.
     func take(_ key: UpstreamKey) -> UpstreamHandler? {
-        while let handler = idle[key]?.popLast() {
+        while let handler = servers[key]?.idle.popLast() {
             if handler.isActive, handler.channel != nil {
                 // `onIdleClose` stays: the handler calls it only while it has no delegate, and
                 // `remove` of a connection that is not parked finds nothing.
                 handler.idleSince = nil
+                servers[key]?.noteUse()
                 return handler
             }
         }
         return nil
     }
 
-    /// Parks a connection; closes it if the pool for that server is full.
+    /// Parks a connection; closes it if the pool for that server is full or holds what it needs.
     func park(_ handler: UpstreamHandler) {
-        guard handler.isActive, idle[handler.key]?.count ?? 0 < maxIdlePerServer else {
+        let entry = servers[handler.key]
+        guard handler.isActive, entry?.idle.count ?? 0 < maxIdlePerServer, entry?.keepsReleased ?? true else {
             handler.close()
             return
         }
@@ -43,46 +99,55 @@ final class UpstreamPool {
         if handler.onIdleClose == nil {
             handler.onIdleClose = { [weak self] h in self?.remove(h) }
         }
-        idle[handler.key, default: []].append(handler)
+        servers[handler.key, default: ServerConnections()].idle.append(handler)
     }
 
     func remove(_ handler: UpstreamHandler) {
-        guard let i = idle[handler.key]?.firstIndex(where: { $0 === handler }) else { return }
-        idle[handler.key]?.remove(at: i)
+        guard let i = servers[handler.key]?.idle.firstIndex(where: { $0 === handler }) else { return }
+        servers[handler.key]?.idle.remove(at: i)
     }
 
-    /// Closes connections idle for longer than `idleTimeout`.
+    /// Closes connections idle for longer than `idleTimeout`, and every `needDecayInterval` the
+    /// oldest idle ones above the decayed need estimate.
     func purge(now: NIODeadline = .now()) {
-        for key in idle.keys {
-            idle[key]?.removeAll { h in
+        let decays = now - lastDecay >= needDecayInterval
+        if decays { lastDecay = now }
+        for key in servers.keys {
+            servers[key]?.idle.removeAll { h in
                 guard let since = h.idleSince, now - since > idleTimeout || !h.isActive else { return false }
-                h.onIdleClose = nil
-                h.close()
+                retire(h)
                 return true
             }
+            guard decays, let excess = servers[key]?.decay(), excess > 0 else { continue }
+            // The list is oldest first (parks append, takes pop the newest).
+            for h in servers[key]!.idle.prefix(excess) { retire(h) }
+            servers[key]?.idle.removeFirst(excess)
         }
+    }
+
+    private func retire(_ h: UpstreamHandler) {
+        h.onIdleClose = nil
+        h.close()
     }
 
     /// Closes the idle connections to one server (see `UpstreamPools.evictIdle`).
     func closeIdle(_ key: UpstreamKey) {
-        guard let list = idle.removeValue(forKey: key) else { return }
-        for h in list {
-            h.onIdleClose = nil
-            h.close()
-        }
+        guard let list = servers[key]?.idle, !list.isEmpty else { return }
+        servers[key]?.idle = []
+        for h in list { retire(h) }
     }
 
     func closeAll() {
-        for (_, list) in idle {
-            for h in list {
-                h.onIdleClose = nil
-                h.close()
-            }
+        for key in servers.keys {
+            for h in servers[key]!.idle { retire(h) }
+            servers[key]?.idle = []
         }
-        idle = [:]
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    var idleCount: Int { servers.values.reduce(0) { $0 + $1.idle.count } }
+
+    /// That server's counts on this loop (tests, `show` commands).
+    func connections(_ key: UpstreamKey) -> ServerConnections { servers[key] ?? ServerConnections() }
 }
 
 /// One `UpstreamPool` per event loop, looked up by the loop's identity.

@@ -34,9 +34,10 @@ enum InheritedDescriptors {
     /// the reload's variable is set with none: a configuration with only data-tier sections, whose
     /// predecessor's listeners and connections must not linger unserved in this process either).
     static func closeStraySocketsIfReloaded(_ environment: [String: String]) {
-        let listeners = ListenerSockets.inherited(from: environment)
+        // A bind hands over one socket per event loop: keep every one of them.
+        let listeners = ListenerSockets.inheritedGroups(from: environment)
         let admin = AdminListenerSockets.inherited(from: environment)
         guard !listeners.isEmpty || !admin.isEmpty || environment[ListenerSockets.environmentKey] != nil else { return }
-        _ = closeStraySockets(keeping: Set(listeners.values).union(admin.values))
+        _ = closeStraySockets(keeping: Set(listeners.values.joined()).union(admin.values))
     }
 }

@@ -113,7 +113,7 @@ struct ProxyCommand: AsyncParsableCommand {
             // can also talk to the socket.
             try await admin.start(snapshot.global.statsSockets,
                                   inherited: AdminListenerSockets.inherited(from: environment))
-            try await server.start(inherited: ListenerSockets.inherited(from: environment))
+            try await server.start(inherited: ListenerSockets.inheritedGroups(from: environment))
             checker.start()
         } catch {
             // A failed start leaves no socket file of its own behind, and never a predecessor's.
