@@ -101,11 +101,11 @@ extension HTTPProxyHandler {
         let connectTimeout = backend.config.timeouts.connect.flatMap { $0 > 0 ? $0 : nil } ?? 10_000
         let fastCGI = fastCGI(backend, server)
         UpstreamConnector.connect(on: transport.eventLoop, to: server.address, connectTimeoutMs: connectTimeout, pool: pool, key: key) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let codec = try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key, wireCodec: codec))
-                }
+            channel.eventLoop.makeCompletedFuture {
+                let codec = try HTTPProxyHandler.addServerCodec(channel, fastCGI: fastCGI)
+                try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key, wireCodec: codec))
             }
+        }
             .assumeIsolated()
             .whenComplete { [weak self] result in
                 guard let self, self.current === request, case .connecting = request.phase else {
@@ -403,7 +403,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
         if !request.clientKeepAlive { edits.replaceOrAdd(name: "connection", value: "close", in: head) }
         request.phase = .streamingResponse
         encoder.nextWireHead = (head, edits, version)
-        context.write(wrapOutboundOut(.head(HTTP1ResponseEncoder.wireHeadToken)), promise: nil)
+        transport.writeResponse(.head(HTTP1ResponseEncoder.wireHeadToken), promise: nil)
     }
 
     private func responseHead(_ request: ProxyRequest, _ head: HTTPResponseHead) {
