@@ -33,12 +33,24 @@ public struct HTTP1HeadParser: Sendable {
     private var lineStart = 0
     private var failed: HTTP1ParseError?
     private var transferEncoding = TransferEncodingScan()
+    /// The previous head's arrays (`HTTP1MessageScanner`), taken over by the first byte of this one.
+    private var spareBytes: [UInt8]
+    private var spareFields: [HTTP1Field]
 
     public init(kind: HTTP1Head.Kind, limits: HTTP1Limits = HTTP1Limits()) {
+        self.init(kind: kind, limits: limits, reusing: [], [])
+    }
+
+    /// A parser whose head reuses the storage of `bytes` and `fields` (a previous head's): once that
+    /// head is released they are uniquely referenced and keep their capacity, so a head of a
+    /// connection that parses one after another costs no array allocation.
+    init(kind: HTTP1Head.Kind, limits: HTTP1Limits, reusing bytes: [UInt8], _ fields: [HTTP1Field]) {
         self.kind = kind
         self.limits = limits
         self.state = kind == .request ? .leadingEmpty : .version
         self.head = HTTP1Head(kind: kind, bytes: [])
+        self.spareBytes = bytes
+        self.spareFields = fields
     }
 
     /// True once some byte of a start line (not just leading empty lines) has been taken.
@@ -142,7 +154,7 @@ public struct HTTP1HeadParser: Sendable {
                 if b == HTTP1Bytes.colon {
                     // The first field comes before the first `flush`: reserve here, or the array
                     // is allocated for one field and again for sixteen.
-                    if head.fields.isEmpty { head.fields.reserveCapacity(16) }
+                    if head.fields.capacity == 0 { head.fields = Self.recycled(&spareFields, minimumCapacity: 16) }
                     head.fields.append(HTTP1Field(name: tokenStart..<at, value: (at + 1)..<(at + 1), line: lineStart..<lineStart))
                     if head.fields.count > limits.maxFieldCount { return fail(.tooManyFields) }
                     state = .valueOWS
@@ -189,11 +201,21 @@ public struct HTTP1HeadParser: Sendable {
         if head.bytes.isEmpty {
             // One allocation for a head of up to 2 KB that arrives in one read (the common case),
             // not a few growing ones; and room for a typical field count.
-            head.bytes.reserveCapacity(min(input.count - from, 2048))
-            if head.fields.capacity < 16 { head.fields.reserveCapacity(16) }
+            head.bytes = Self.recycled(&spareBytes, minimumCapacity: min(input.count - from, 2048))
+            if head.fields.capacity == 0 { head.fields = Self.recycled(&spareFields, minimumCapacity: 16) }
         }
         head.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[from..<end]))
         from = end
+    }
+
+    /// `spare` emptied, with room for `minimumCapacity`; no allocation if it is unique and large
+    /// enough, else the one a fresh array would cost (a shared one is copied on write, never reused).
+    private static func recycled<Element>(_ spare: inout [Element], minimumCapacity: Int) -> [Element] {
+        var array = spare
+        spare = []
+        if array.capacity > 0 { array.removeAll(keepingCapacity: true) }
+        if array.capacity < minimumCapacity { array.reserveCapacity(minimumCapacity) }
+        return array
     }
 
     private mutating func finish(_ input: UnsafeRawBufferPointer, consumed: Int, from: Int) -> Step {
