@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// A fresh `ByteBuffer` per head costs two heap allocations (storage object and bytes). Once the
 /// socket has written the previous head, the kept copy is the only reference again and `clear()`
-/// reuses its storage; if that head is still queued, `clear()` copies on write into new storage
+/// reuses its storage; if that head is still queued, `clear` allocates new storage
 /// (the old cost), so bytes are never shared with a pending write.
 struct ReusableHeadBuffer {
     private var kept: ByteBuffer?
@@ -14,9 +14,8 @@ struct ReusableHeadBuffer {
     /// An empty buffer with room for at least `capacity` bytes.
     mutating func take(_ allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
         guard var buffer = kept else { return allocator.buffer(capacity: capacity) }
-        kept = nil  // drop our reference first, so `clear()` sees the storage unique
-        buffer.clear()
-        if buffer.capacity < capacity { buffer.reserveCapacity(capacity) }
+        kept = nil  // drop our reference first, so `clear` sees the storage unique
+        buffer.clear(minimumCapacity: capacity)  // shared: one fresh storage of `capacity`, as before
         return buffer
     }
 
