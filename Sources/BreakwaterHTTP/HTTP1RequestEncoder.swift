@@ -12,6 +12,8 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
     typealias OutboundOut = IOData
 
     private var isChunked = false
+    /// Storage for head bytes, reused from one head to the next (no allocation per head).
+    private var headBuffer = ReusableHeadBuffer()
     /// A received head to write as its bytes with edits in place of the next `.head` part, which
     /// then only carries the method for the response decoder (`UpstreamHandler.writeWireHead`).
     var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits)?
@@ -30,16 +32,18 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
                 nextWireHead = nil
                 var edits = wire.edits
                 isChunked = Self.frame(wire.head, &edits)
-                var buffer = context.channel.allocator.buffer(capacity: wire.head.bytes.count + 64)
+                var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64)
                 HTTP1HeadWriter.writeRequestLine(wire.head, version: edits.version, to: &buffer)
                 HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)
+                headBuffer.keep(buffer)
                 context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
                 return
             }
             isChunked = Self.frame(&head)
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var buffer = headBuffer.take(context.channel.allocator, capacity: 256)
             Self.writeStartLine(head, to: &buffer)
             Self.writeFields(head.headers, to: &buffer)
+            headBuffer.keep(buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
             Self.writeBody(body, chunked: isChunked, context: context, promise: promise)

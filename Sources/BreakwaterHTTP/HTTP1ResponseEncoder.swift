@@ -11,6 +11,8 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     typealias OutboundOut = IOData
 
     private var isChunked = false
+    /// Storage for head bytes, reused from one head to the next (no allocation per head).
+    private var headBuffer = ReusableHeadBuffer()
     private var suppressBody = false
     /// Methods of requests not answered yet (pipelined requests queue here); bounded by the
     /// decoder, which stops reading while requests wait.
@@ -36,9 +38,10 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             var edits = wire.edits
             let chunked = Self.frame(wire.head, &edits, version: wire.version, hasBody: !toConnect && status.mayHaveResponseBody)
             isChunked = suppressBody ? false : chunked
-            var buffer = context.channel.allocator.buffer(capacity: wire.head.bytes.count + 64)
+            var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64)
             HTTP1HeadWriter.writeStatusLine(wire.head, version: wire.version, to: &buffer)
             HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)
+            headBuffer.keep(buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .head(var head):
             let code = Int(head.status.code)
@@ -51,7 +54,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             }
             let chunked = Self.frame(&head, hasBody: !toConnect && head.status.mayHaveResponseBody)
             isChunked = suppressBody ? false : chunked
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var buffer = headBuffer.take(context.channel.allocator, capacity: 256)
             buffer.writeStaticString("HTTP/")
             buffer.writeString(String(head.version.major))
             buffer.writeInteger(UInt8(ascii: "."))
@@ -62,6 +65,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             HTTP1RequestEncoder.writeText(head.status.reasonPhrase, to: &buffer)
             buffer.writeStaticString("\r\n")
             HTTP1RequestEncoder.writeFields(head.headers, to: &buffer)
+            headBuffer.keep(buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
             if suppressBody {

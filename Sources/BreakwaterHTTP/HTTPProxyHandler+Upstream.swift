@@ -384,13 +384,14 @@ extension HTTPProxyHandler: UpstreamDelegate {
         observe(.response(status: code), request)
         request.responseKeepAlive = head.keepAlive
         let bodyless = request.clientMethod == "HEAD" || code == 204 || code == 304
-        let framing = HeaderHygiene.scan(wire: head)
-        let hasLength = !framing.contentLength.isEmpty
-        let chunked = framing.transferEncoding.contains { $0.lowercased().contains("chunked") }
+        // The parser refused malformed framing: a Content-Length here is valid, and a
+        // Transfer-Encoding ends in chunked. Read from its framing, not from value strings.
+        let hasLength = head.framing.contentLength != nil
+        let chunked = head.framing.chunked
         request.responseFramed = bodyless || hasLength || chunked
 
         var edits = HTTP1HeadEdits()
-        if framing.hasHopByHop { HeaderHygiene.removeHopByHop(head, &edits) }
+        if HeaderHygiene.hasHopByHop(wire: head) { HeaderHygiene.removeHopByHop(head, &edits) }
         let clientVersion = request.clientVersion
         let version: (major: Int, minor: Int)
         if clientVersion.major == 1 && clientVersion.minor == 0 {

@@ -16,16 +16,28 @@ extension HeaderHygiene {
             case 14 where head.nameEquals(field, lowercase: "content-length"):
                 s.contentLength.append(HTTP1FieldText.string(head.bytes[field.value]))
             case 6 where head.nameEquals(field, lowercase: "expect"): s.hasExpect = true
-            case 10 where head.nameEquals(field, lowercase: "connection") || head.nameEquals(field, lowercase: "keep-alive"):
-                s.hasHopByHop = true
-            case 16 where head.nameEquals(field, lowercase: "proxy-connection"): s.hasHopByHop = true
-            case 2 where head.nameEquals(field, lowercase: "te"): s.hasHopByHop = true
-            case 7 where head.nameEquals(field, lowercase: "trailer") || head.nameEquals(field, lowercase: "upgrade"):
-                s.hasHopByHop = true
-            default: break
+            default: if isHopByHop(field, in: head) { s.hasHopByHop = true }
             }
         }
         return s
+    }
+
+    /// `scan(wire:).hasHopByHop` alone, for a response head: its framing the parser has read and
+    /// checked already, so no value strings (nor the arrays holding them) need building.
+    static func hasHopByHop(wire head: HTTP1Head) -> Bool {
+        for field in head.fields where isHopByHop(field, in: head) { return true }
+        return false
+    }
+
+    @inline(__always)
+    private static func isHopByHop(_ field: HTTP1Field, in head: HTTP1Head) -> Bool {
+        switch field.name.count {
+        case 10: return head.nameEquals(field, lowercase: "connection") || head.nameEquals(field, lowercase: "keep-alive")
+        case 16: return head.nameEquals(field, lowercase: "proxy-connection")
+        case 2: return head.nameEquals(field, lowercase: "te")
+        case 7: return head.nameEquals(field, lowercase: "trailer") || head.nameEquals(field, lowercase: "upgrade")
+        default: return false
+        }
     }
 
     /// `validate` for a received head (its target holds visible ASCII only: the scanner refuses

@@ -98,7 +98,17 @@ public struct HTTP1Framing: Sendable, Equatable {
     /// Index into `fields` of the Host header, if any.
     public var hostField: Int?
     /// Indices into `fields` of `Connection` headers (their tokens name hop-by-hop fields).
-    public var connectionFields: [Int] = []
+    public var connectionFields: [Int] {
+        guard let firstConnectionField else { return [] }
+        return [firstConnectionField] + laterConnectionFields
+    }
+    /// The first of them apart: one is the norm, and an array of one is a heap allocation per head.
+    var firstConnectionField: Int?
+    var laterConnectionFields: [Int] = []
+
+    mutating func addConnectionField(_ index: Int) {
+        if firstConnectionField == nil { firstConnectionField = index } else { laterConnectionFields.append(index) }
+    }
 
     public init() {}
 }

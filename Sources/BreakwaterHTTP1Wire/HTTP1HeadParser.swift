@@ -33,12 +33,24 @@ public struct HTTP1HeadParser: Sendable {
     private var lineStart = 0
     private var failed: HTTP1ParseError?
     private var transferEncoding = TransferEncodingScan()
+    /// The previous head's arrays (`HTTP1MessageScanner`), taken over by the first byte of this one.
+    private var spareBytes: [UInt8]
+    private var spareFields: [HTTP1Field]
 
     public init(kind: HTTP1Head.Kind, limits: HTTP1Limits = HTTP1Limits()) {
+        self.init(kind: kind, limits: limits, reusing: [], [])
+    }
+
+    /// A parser whose head reuses the storage of `bytes` and `fields` (a previous head's): once that
+    /// head is released they are uniquely referenced and keep their capacity, so a head of a
+    /// connection that parses one after another costs no array allocation.
+    init(kind: HTTP1Head.Kind, limits: HTTP1Limits, reusing bytes: [UInt8], _ fields: [HTTP1Field]) {
         self.kind = kind
         self.limits = limits
         self.state = kind == .request ? .leadingEmpty : .version
         self.head = HTTP1Head(kind: kind, bytes: [])
+        self.spareBytes = bytes
+        self.spareFields = fields
     }
 
     /// True once some byte of a start line (not just leading empty lines) has been taken.
@@ -140,6 +152,9 @@ public struct HTTP1HeadParser: Sendable {
             case .name:
                 if HTTP1Bytes.token[Int(b)] { break }
                 if b == HTTP1Bytes.colon {
+                    // The first field comes before the first `flush`: reserve here, or the array
+                    // is allocated for one field and again for sixteen.
+                    if head.fields.capacity == 0 { head.fields = Self.recycled(&spareFields, minimumCapacity: 16) }
                     head.fields.append(HTTP1Field(name: tokenStart..<at, value: (at + 1)..<(at + 1), line: lineStart..<lineStart))
                     if head.fields.count > limits.maxFieldCount { return fail(.tooManyFields) }
                     state = .valueOWS
@@ -186,11 +201,21 @@ public struct HTTP1HeadParser: Sendable {
         if head.bytes.isEmpty {
             // One allocation for a head of up to 2 KB that arrives in one read (the common case),
             // not a few growing ones; and room for a typical field count.
-            head.bytes.reserveCapacity(min(input.count - from, 2048))
-            head.fields.reserveCapacity(16)
+            head.bytes = Self.recycled(&spareBytes, minimumCapacity: min(input.count - from, 2048))
+            if head.fields.capacity == 0 { head.fields = Self.recycled(&spareFields, minimumCapacity: 16) }
         }
         head.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[from..<end]))
         from = end
+    }
+
+    /// `spare` emptied, with room for `minimumCapacity`; no allocation if it is unique and large
+    /// enough, else the one a fresh array would cost (a shared one is copied on write, never reused).
+    private static func recycled<Element>(_ spare: inout [Element], minimumCapacity: Int) -> [Element] {
+        var array = spare
+        spare = []
+        if array.capacity > 0 { array.removeAll(keepingCapacity: true) }
+        if array.capacity < minimumCapacity { array.reserveCapacity(minimumCapacity) }
+        return array
     }
 
     private mutating func finish(_ input: UnsafeRawBufferPointer, consumed: Int, from: Int) -> Step {
@@ -260,17 +285,19 @@ public struct HTTP1HeadParser: Sendable {
         case 7 where HTTP1Bytes.equalsLowercase(bytes, field.name, "upgrade"):
             head.framing.hasUpgrade = true
         case 10 where HTTP1Bytes.equalsLowercase(bytes, field.name, "connection"):
-            head.framing.connectionFields.append(index)
-            for token in HTTP1ListScan.elements(bytes, field.value) {
+            head.framing.addConnectionField(index)
+            HTTP1ListScan.forEachElement(bytes, field.value) { token in
                 if HTTP1Bytes.equalsLowercase(bytes, token, "close") { head.framing.connectionClose = true }
                 else if HTTP1Bytes.equalsLowercase(bytes, token, "keep-alive") { head.framing.connectionKeepAlive = true }
                 else if HTTP1Bytes.equalsLowercase(bytes, token, "upgrade") { head.framing.connectionUpgrade = true }
+                return true
             }
         case 14 where HTTP1Bytes.equalsLowercase(bytes, field.name, "content-length"):
             return contentLength(field.value)
         case 17 where HTTP1Bytes.equalsLowercase(bytes, field.name, "transfer-encoding"):
-            for token in HTTP1ListScan.elements(bytes, field.value) {
+            HTTP1ListScan.forEachElement(bytes, field.value) { token in
                 transferEncoding.add(isChunked: HTTP1Bytes.equalsLowercase(bytes, token, "chunked"))
+                return true
             }
             transferEncoding.present = true
         default:
@@ -283,21 +310,25 @@ public struct HTTP1HeadParser: Sendable {
     /// merged as HAProxy does; different values or anything but digits are refused.
     private mutating func contentLength(_ value: Range<Int>) -> HTTP1ParseError? {
         var sawElement = false
-        for element in HTTP1ListScan.elements(head.bytes, value, keepEmpty: true) {
-            guard !element.isEmpty else { return .invalidContentLength }
+        var error: HTTP1ParseError?
+        let bytes = head.bytes
+        HTTP1ListScan.forEachElement(bytes, value, keepEmpty: true) { element in
+            guard !element.isEmpty else { error = .invalidContentLength; return false }
             var n = 0
             for i in element {
-                let d = head.bytes[i]
-                guard d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9") else { return .invalidContentLength }
+                let d = bytes[i]
+                guard d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9") else { error = .invalidContentLength; return false }
                 let (m, o1) = n.multipliedReportingOverflow(by: 10)
                 let (s, o2) = m.addingReportingOverflow(Int(d - UInt8(ascii: "0")))
-                guard !o1 && !o2 else { return .invalidContentLength }
+                guard !o1 && !o2 else { error = .invalidContentLength; return false }
                 n = s
             }
-            if let existing = head.framing.contentLength, existing != n { return .conflictingContentLength }
+            if let existing = head.framing.contentLength, existing != n { error = .conflictingContentLength; return false }
             head.framing.contentLength = n
             sawElement = true
+            return true
         }
+        if let error { return error }
         return sawElement ? nil : .invalidContentLength
     }
 }
@@ -324,8 +355,11 @@ struct TransferEncodingScan: Sendable {
 
 /// Splits a comma-separated field value (RFC 9110 §5.6.1) into trimmed element ranges.
 enum HTTP1ListScan {
-    static func elements(_ bytes: [UInt8], _ range: Range<Int>, keepEmpty: Bool = false) -> [Range<Int>] {
-        var out: [Range<Int>] = []
+    /// Hands the elements to `body` in order, without building an array (no heap allocation per
+    /// framing header); `body` returns false to stop.
+    @inline(__always)
+    static func forEachElement(_ bytes: [UInt8], _ range: Range<Int>, keepEmpty: Bool = false,
+                               _ body: (Range<Int>) -> Bool) {
         var start = range.lowerBound
         var i = range.lowerBound
         while i <= range.upperBound {
@@ -334,11 +368,10 @@ enum HTTP1ListScan {
                 var hi = i
                 while lo < hi && HTTP1Bytes.isOWS(bytes[lo]) { lo += 1 }
                 while hi > lo && HTTP1Bytes.isOWS(bytes[hi - 1]) { hi -= 1 }
-                if lo < hi || keepEmpty { out.append(lo..<hi) }
+                if lo < hi || keepEmpty, !body(lo..<hi) { return }
                 start = i + 1
             }
             i += 1
         }
-        return out
     }
 }

@@ -34,6 +34,12 @@ public struct HTTP1MessageScanner: Sendable {
     /// Responses: the method of the request being answered decides whether a body follows.
     private var requestWasHEAD = false
     private var requestWasCONNECT = false
+    /// The arrays of the last head returned, for the next head's parser to reuse (see
+    /// `HTTP1HeadParser.init(kind:limits:reusing:_:)`); a very large head's are let go.
+    private var spareBytes: [UInt8] = []
+    private var spareFields: [HTTP1Field] = []
+    private static let maxSpareBytes = 4096
+    private static let maxSpareFields = 64
 
     public init(kind: HTTP1Head.Kind, limits: HTTP1Limits = HTTP1Limits()) {
         self.kind = kind
@@ -58,7 +64,7 @@ public struct HTTP1MessageScanner: Sendable {
         case .failed(let e):
             return (.error(e), 0)
         case .pendingEnd:
-            state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+            state = .head(nextParser())
             return (.end, 0)
         case .tunnel, .untilClose:
             return input.isEmpty ? (.needMore, 0) : (.body, input.count)
@@ -79,7 +85,7 @@ public struct HTTP1MessageScanner: Sendable {
                 state = .chunked(framer)
                 return (.framing, n)
             case .end(let n):
-                state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+                state = .head(nextParser())
                 return (.end, n)
             case .error(let e):
                 state = .failed(e)
@@ -97,6 +103,8 @@ public struct HTTP1MessageScanner: Sendable {
                 return (.error(e), 0)
             case .head(let head, let consumed):
                 state = bodyState(after: head)
+                spareBytes = head.bytes.capacity <= Self.maxSpareBytes ? head.bytes : []
+                spareFields = head.fields.capacity <= Self.maxSpareFields ? head.fields : []
                 return (.head(head), consumed)
             }
         }
@@ -110,7 +118,7 @@ public struct HTTP1MessageScanner: Sendable {
             state = .failed(.invalidStartLine)
             return .end
         case .pendingEnd:
-            state = .head(HTTP1HeadParser(kind: kind, limits: limits))
+            state = .head(nextParser())
             return .end
         case .head(let parser) where !parser.hasStarted:
             return nil
@@ -120,6 +128,14 @@ public struct HTTP1MessageScanner: Sendable {
             state = .failed(.invalidStartLine)
             return .error(.invalidStartLine)
         }
+    }
+
+    /// The parser of the next head, handed the last head's arrays (the scanner keeps no reference).
+    private mutating func nextParser() -> HTTP1HeadParser {
+        let parser = HTTP1HeadParser(kind: kind, limits: limits, reusing: spareBytes, spareFields)
+        spareBytes = []
+        spareFields = []
+        return parser
     }
 
     private func bodyState(after head: HTTP1Head) -> State {
