@@ -130,34 +130,36 @@ final class ProxyRequest {
     let clientURI: String
     let clientVersion: HTTPVersion
 
-    init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
-         bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
-        self.nioHead = head
-        self.record = record
-        self.start = start
-        self.headComplete = .now()
-        self.clientKeepAlive = clientKeepAlive
-        self.bytesOutAtStart = bytesOutAtStart
-        self.sourceAddress = sourceAddress
-        clientMethod = HeaderHygiene.wireMethod(head.method).rawValue
-        clientURI = head.uri
-        clientVersion = head.version
-        self.hasBody = hasBody
+    /// An HTTP/2 stream's (or FastCGI-materialised) request with a NIOHTTP1 head.
+    convenience init(head: HTTPRequestHead, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
+                     bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
+        self.init(method: HeaderHygiene.wireMethod(head.method).rawValue, uri: head.uri, version: head.version,
+                  record: record, start: start, clientKeepAlive: clientKeepAlive, bytesOutAtStart: bytesOutAtStart,
+                  sourceAddress: sourceAddress, hasBody: hasBody)
+        nioHead = head
     }
 
     /// An HTTP/1.1 request kept as its received bytes.
-    init(wire: HTTP1Head, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
-         bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
+    convenience init(wire: HTTP1Head, record: HTTPLogRecord, start: NIODeadline, clientKeepAlive: Bool,
+                     bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
+        self.init(method: String(decoding: wire.bytes[wire.method], as: UTF8.self),
+                  uri: String(decoding: wire.bytes[wire.target], as: UTF8.self), version: wire.nioVersion,
+                  record: record, start: start, clientKeepAlive: clientKeepAlive, bytesOutAtStart: bytesOutAtStart,
+                  sourceAddress: sourceAddress, hasBody: hasBody)
         self.wire = wire
+    }
+
+    private init(method: String, uri: String, version: HTTPVersion, record: HTTPLogRecord, start: NIODeadline,
+                 clientKeepAlive: Bool, bytesOutAtStart: Int, sourceAddress: [UInt8]?, hasBody: Bool) {
         self.record = record
         self.start = start
         self.headComplete = .now()
         self.clientKeepAlive = clientKeepAlive
         self.bytesOutAtStart = bytesOutAtStart
         self.sourceAddress = sourceAddress
-        clientMethod = String(decoding: wire.bytes[wire.method], as: UTF8.self)
-        clientURI = String(decoding: wire.bytes[wire.target], as: UTF8.self)
-        clientVersion = wire.nioVersion
+        clientMethod = method
+        clientURI = uri
+        clientVersion = version
         self.hasBody = hasBody
     }
 
