@@ -19,6 +19,8 @@
 #   CLIENTS         keep-alive client connections          (default 8)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
 #   NETNS           1 (default): run in a private network namespace; 0: don't
+#   BODY            length (default): nginx answers with Content-Length; chunked: the same 64
+#                   bytes chunked (nginx's /c64), so the proxies frame a chunked response
 set -euo pipefail
 export LC_ALL=C
 
@@ -48,7 +50,11 @@ clamp_maxconn 10000 100
 
 mapfile -t PORTS < <(free_ports 2)
 NGX_PORT=${PORTS[0]} FE_PORT=${PORTS[1]}
-URL=http://127.0.0.1:$FE_PORT/64
+case ${BODY:=length} in
+length) URL=http://127.0.0.1:$FE_PORT/64 ;;
+chunked) URL=http://127.0.0.1:$FE_PORT/c64 ;;
+*) die "BODY must be length or chunked" ;;
+esac
 PROXIES=(HAProxy Breakwater)
 
 # ------------------------------------------------------------- backend ----
@@ -192,10 +198,10 @@ python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
     "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" \
-    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" >"$REPORT" <<'PY'
+    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" "$BODY" >"$REPORT" <<'PY'
 import sys
 (machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
- ahb, ahf, abb, abf) = sys.argv[1:]
+ ahb, ahf, abb, abf, body) = sys.argv[1:]
 n, base = int(n), int(base)
 def per(full, b):
     return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
@@ -204,7 +210,7 @@ al_h, al_b = per(ahf, ahb), per(abf, abb)
 def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
 def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
-     "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy", "",
+     f"# Cost per proxied keep-alive HTTP/1.1 request (64-byte body{', chunked' if body == 'chunked' else ''}), Breakwater vs HAProxy", "",
      f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), h2load --h1 with {clients} "
      f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
      f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",

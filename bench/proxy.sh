@@ -6,7 +6,8 @@
 #   DURATION        seconds per measured wrk run            (default 10)
 #   RUNS            measured runs per proxy and cell        (default 3)
 #   CONNS           wrk connection counts                   (default "32 256 1000")
-#   PATHS           request paths                           (default "/64 /16k")
+#   PATHS           request paths                           (default "/64 /16k"; /c64 is the
+#                   64 bytes sent chunked by nginx, for a chunked-body cell)
 #   IDLE_CONNS      idle keep-alive connections held open to measure RSS per
 #                   idle client connection (default 1000; 0 skips it)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater;
@@ -38,7 +39,7 @@ WRK_THREADS=2
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive integer"
 [[ $IDLE_CONNS =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a non-negative integer"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge $WRK_THREADS ]] || die "CONNS entries must be integers >= $WRK_THREADS"; done
-for p in $PATHS; do [[ $p == /64 || $p == /16k ]] || die "PATHS entries must be /64 or /16k (got $p)"; done
+for p in $PATHS; do [[ $p == /64 || $p == /16k || $p == /c64 ]] || die "PATHS entries must be /64, /16k or /c64 (got $p)"; done
 
 # ---------------------------------------------------------------- tools ----
 need=()
@@ -83,6 +84,7 @@ PROXIES=(HAProxy Breakwater) # interleave order: A, B, A, B ...
 # ------------------------------------------------------------ backends ----
 mkdir -p "$WORK/www"
 head -c 64 /dev/zero | tr '\0' 'a' >"$WORK/www/64"
+cp "$WORK/www/64" "$WORK/www/c64" # served chunked (SSI drops the length)
 head -c 16384 /dev/zero | tr '\0' 'b' >"$WORK/www/16k"
 chmod 644 "$WORK/www/"*
 chmod 755 "$WORK/www"
@@ -118,6 +120,7 @@ http {
         root $WORK/www;
         location = /64  { }
         location = /16k { }
+        location = /c64 { ssi on; ssi_types *; }
         location / { return 404; }
     }
 }

@@ -24,12 +24,16 @@ protocol ClientIO: AnyObject {
     /// The HTTP/1.1 response encoder, which writes a server's head as its bytes with edits; nil
     /// on an HTTP/2 stream, which needs NIOHTTP1 heads.
     var responseEncoder: HTTP1ResponseEncoder? { get }
+    /// Asks the HTTP/1.1 decoder to pass the chunked body of the request just handed over as
+    /// received, framing included; false (nothing changes) when it cannot, or on an HTTP/2 stream.
+    func keepChunkFraming() -> Bool
 }
 
 extension ClientIO {
     var wireBytesIn: Int? { nil }
     func takeWireHead() -> HTTP1Head? { nil }
     var responseEncoder: HTTP1ResponseEncoder? { nil }
+    func keepChunkFraming() -> Bool { false }
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
@@ -66,6 +70,12 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
     private var nextWireHead: HTTP1Head?
     private var laterWireHeads: Deque<HTTP1Head>?
     var responseEncoder: HTTP1ResponseEncoder?
+    /// The request decoder above (weak: it holds this handler).
+    weak var requestDecoder: HTTP1RequestDecoder?
+
+    func keepChunkFraming() -> Bool {
+        requestDecoder?.keepChunkFraming() ?? false
+    }
 
     func pushWireHead(_ head: HTTP1Head) {
         if nextWireHead == nil {

@@ -33,7 +33,8 @@ extension HTTPParserError {
 /// Decodes client bytes with the byte-level scanner into NIOHTTP1 request parts, so the proxy
 /// handler (shared with HTTP/2 streams) keeps one input type. Unlike llhttp it keeps any token
 /// method as spelled (`BREW`, `get`, `M-SEARCH`) and header bytes losslessly (`HTTP1FieldText`);
-/// chunk framing is consumed here and the body reaches the handler as payload slices.
+/// chunk framing is consumed here and the body reaches the handler as payload slices, unless the
+/// handler asked for the framing to be kept (`keepChunkFraming()`).
 final class HTTP1RequestDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPServerRequestPart
 
@@ -51,6 +52,14 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         scanner = HTTP1MessageScanner(kind: .request, limits: limits)
         self.responseEncoder = responseEncoder
         self.wireHeads = wireHeads
+        wireHeads?.requestDecoder = self
+    }
+
+    /// For the request whose head was just fired, before any byte of its body was read: a chunked
+    /// body goes on as received, framing included, for a server that takes it chunked. True when
+    /// it took effect (see `HTTP1MessageScanner.keepChunkFraming()`).
+    func keepChunkFraming() -> Bool {
+        scanner.keepChunkFraming()
     }
 
     convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil,

@@ -11,12 +11,15 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
+    /// Whether body parts are chunked here; false for a body passed on already chunk-framed.
     private var isChunked = false
     /// Storage for head bytes, reused from one head to the next (no allocation per head).
     private var headBuffer = ReusableHeadBuffer()
     /// A received head to write as its bytes with edits in place of the next `.head` part, which
     /// then only carries the method for the response decoder (`UpstreamHandler.writeWireHead`).
-    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits)?
+    /// `bodyIsChunkFramed`: the body parts are the client's chunked body as received (framing,
+    /// last chunk and trailers included), written as they are with no framing of the encoder's own.
+    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits, bodyIsChunkFramed: Bool)?
 
     /// The `.head` part written with a wire head: what the response decoder needs of it.
     static func wireHeadToken(for head: HTTP1Head) -> HTTPRequestHead {
@@ -31,7 +34,14 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
             if let wire = nextWireHead {
                 nextWireHead = nil
                 var edits = wire.edits
-                isChunked = Self.frame(wire.head, &edits)
+                let chunked = Self.frame(wire.head, &edits)
+                if wire.bodyIsChunkFramed && !chunked {
+                    // A rule changed the framing fields after the body was taken framed: it still
+                    // goes chunked, so the head says so.
+                    edits.remove(name: "content-length", in: wire.head)
+                    edits.replaceOrAdd(name: "transfer-encoding", value: "chunked", in: wire.head)
+                }
+                isChunked = chunked && !wire.bodyIsChunkFramed
                 var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64)
                 HTTP1HeadWriter.writeRequestLine(wire.head, version: edits.version, to: &buffer)
                 HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)

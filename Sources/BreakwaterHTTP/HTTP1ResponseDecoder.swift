@@ -23,6 +23,12 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
 
     static let wireHeadToken = HTTPResponseHead(version: .http1_1, status: .ok)
 
+    /// For the response whose head was just fired: a chunked body goes on as received, framing
+    /// included (`HTTP1MessageScanner.keepChunkFraming()`), for a client that takes it chunked.
+    func keepChunkFraming() {
+        scanner.keepChunkFraming()
+    }
+
     /// The head behind the `.head` part just fired, when `handsOverHeads` is set.
     func takeWireHead() -> HTTP1Head? {
         defer { wireHead = nil }

@@ -10,6 +10,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
+    /// Whether body parts are chunked here; false for a body passed on already chunk-framed.
     private var isChunked = false
     /// Storage for head bytes, reused from one head to the next (no allocation per head).
     private var headBuffer = ReusableHeadBuffer()
@@ -24,7 +25,9 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
 
     /// A server's head to write as its bytes with edits, in `version`, in place of the next
     /// `.head` part (`wireHeadToken`), set by the proxy handler right before it writes that part.
-    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits, version: (major: Int, minor: Int))?
+    /// `bodyIsChunkFramed`: the body parts are the server's chunked body as received (framing,
+    /// last chunk and trailers included), written as they are with no framing of the encoder's own.
+    var nextWireHead: (head: HTTP1Head, edits: HTTP1HeadEdits, version: (major: Int, minor: Int), bodyIsChunkFramed: Bool)?
 
     static let wireHeadToken = HTTPResponseHead(version: .http1_1, status: .ok)
 
@@ -37,7 +40,8 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             let toConnect = startResponse(code: wire.head.status)
             var edits = wire.edits
             let chunked = Self.frame(wire.head, &edits, version: wire.version, hasBody: !toConnect && status.mayHaveResponseBody)
-            isChunked = suppressBody ? false : chunked
+            assert(!wire.bodyIsChunkFramed || (chunked && !suppressBody), "a pre-framed body on a message not sent chunked")
+            isChunked = suppressBody || wire.bodyIsChunkFramed ? false : chunked
             var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64)
             HTTP1HeadWriter.writeStatusLine(wire.head, version: wire.version, to: &buffer)
             HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)

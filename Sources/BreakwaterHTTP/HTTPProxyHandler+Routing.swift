@@ -110,7 +110,20 @@ extension HTTPProxyHandler {
         if backend.config.httpReuse == .never {
             request.replaceOrAddHeader(name: "connection", value: "close")
         }
+        keepChunkFramingIfForwarded(request, to: backend)
         acquireServer(request, excluding: nil)
+    }
+
+    /// A chunked request body that leaves chunked (an HTTP/1.1 server, not FastCGI, which needs
+    /// the payload) goes as received, sizes, extensions and trailers included (HAProxy re-chunks
+    /// it; see `ChunkedVerbatimTests`). Decided before the decoder reads any of the body; later
+    /// requests of a pipeline that the decoder is already past keep the payload path.
+    func keepChunkFramingIfForwarded(_ request: ProxyRequest, to backend: BackendRuntime) {
+        guard let wire = request.wire, wire.framing.chunked, request.forwardsWireHead, backend.fastCGI == nil,
+              pendingParts.isEmpty, !request.requestComplete, !wire.methodIs("TRACE") else { return }
+        var edits = request.edits
+        guard HTTP1RequestEncoder.frame(wire, &edits) else { return }
+        request.bodyIsChunkFramed = io.keepChunkFraming()
     }
 
     /// Splits the target once (scheme case-insensitive, authority off) so every path fetch and the

@@ -183,7 +183,7 @@ extension HTTPProxyHandler {
             transport.writeAndFlushResponse(.head(HTTPResponseHead(version: .http1_1, status: .continue)), promise: nil)
         }
         if request.forwardsWireHead && upstream.forwardsWireHeads, let wire = request.wire {
-            upstream.writeWireHead(wire, request.edits)
+            upstream.writeWireHead(wire, request.edits, bodyIsChunkFramed: request.bodyIsChunkFramed)
         } else {
             upstream.write(.head(request.head))
         }
@@ -355,20 +355,21 @@ extension HTTPProxyHandler: UpstreamDelegate {
         }
     }
 
-    func upstreamResponseHead(wire: HTTP1Head) {
-        guard let request = current, request.upstream != nil else { return }
+    func upstreamResponseHead(wire: HTTP1Head) -> Bool {
+        guard let request = current, request.upstream != nil else { return false }
         request.lastServerActivity = .now()
         if let encoder = io.responseEncoder {
-            responseHead(request, wire: wire, encoder: encoder)
-        } else {
-            responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
+            return responseHead(request, wire: wire, encoder: encoder)
         }
+        responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
+        return false
     }
 
     /// `responseHead` for a server's head kept as bytes, forwarded to an HTTP/1.1 client as those
     /// bytes with the same edits (hop-by-hop fields skipped, `Connection` added) and version.
-    private func responseHead(_ request: ProxyRequest, wire head: HTTP1Head, encoder: HTTP1ResponseEncoder) {
-        guard case .waitingResponse = request.phase else { return }
+    /// True when its chunked body goes to the client as received (see `keepsChunkFraming`).
+    private func responseHead(_ request: ProxyRequest, wire head: HTTP1Head, encoder: HTTP1ResponseEncoder) -> Bool {
+        guard case .waitingResponse = request.phase else { return false }
         let now = NIODeadline.now()
         request.responseHeadAt = now
         request.record.tr = ms(request.connected ?? now, now)
@@ -377,7 +378,7 @@ extension HTTPProxyHandler: UpstreamDelegate {
             // Upgrades were stripped from the request; a switch now is a protocol error.
             request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
             respondLocally(request, status: 502, termination: "PH--", close: true, countAs: .none)
-            return
+            return false
         }
         request.responseStatus = code
         request.record.status = code
@@ -403,8 +404,12 @@ extension HTTPProxyHandler: UpstreamDelegate {
         }
         if !request.clientKeepAlive { edits.replaceOrAdd(name: "connection", value: "close", in: head) }
         request.phase = .streamingResponse
-        encoder.nextWireHead = (head, edits, version)
+        // Chunked in, chunked out (an HTTP/1.1 client, a body allowed): the body's bytes go as
+        // received, sizes, extensions and trailers included (HAProxy re-chunks them instead).
+        let keepsChunkFraming = chunked && !bodyless && version.major == 1 && version.minor == 1 && request.clientMethod != "CONNECT"
+        encoder.nextWireHead = (head, edits, version, keepsChunkFraming)
         transport.writeResponse(.head(HTTP1ResponseEncoder.wireHeadToken), promise: nil)
+        return keepsChunkFraming
     }
 
     private func responseHead(_ request: ProxyRequest, _ head: HTTPResponseHead) {

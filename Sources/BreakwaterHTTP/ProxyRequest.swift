@@ -87,6 +87,9 @@ final class ProxyRequest {
     var bodyBytesForwarded = 0
     /// Request body bytes received from the client.
     var bodyBytesIn = 0
+    /// The body parts are the client's chunked body as received (framing included), forwarded
+    /// as they are to a server that takes it chunked: decided once, before the body is read.
+    var bodyIsChunkFramed = false
     var hasBody: Bool
     var upstream: UpstreamHandler?
     var upstreamWasReused = false

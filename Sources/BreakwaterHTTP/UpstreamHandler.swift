@@ -5,8 +5,9 @@ import NIOHTTP1
 /// Receives what a server connection says while a request is bound to it.
 protocol UpstreamDelegate: AnyObject {
     func upstreamResponsePart(_ part: HTTPClientResponsePart)
-    /// A response head from an HTTP/1.1 server, as its received bytes.
-    func upstreamResponseHead(wire: HTTP1Head)
+    /// A response head from an HTTP/1.1 server, as its received bytes. True when a chunked body
+    /// is to come as received, chunk framing included (the client takes it chunked as it is).
+    func upstreamResponseHead(wire: HTTP1Head) -> Bool
     func upstreamReadComplete()
     func upstreamClosed()
     func upstreamError(_ error: Error)
@@ -56,9 +57,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     /// Writes a received request head as its bytes with `edits`. The `.head` part that goes down
     /// the pipeline only tells the response decoder the method; the encoder takes the head itself.
-    func writeWireHead(_ head: HTTP1Head, _ edits: HTTP1HeadEdits) {
+    /// `bodyIsChunkFramed`: the body parts that follow are the client's chunked body as received.
+    func writeWireHead(_ head: HTTP1Head, _ edits: HTTP1HeadEdits, bodyIsChunkFramed: Bool) {
         guard let context, let wireCodec else { return }
-        wireCodec.encoder.nextWireHead = (head, edits)
+        wireCodec.encoder.nextWireHead = (head, edits, bodyIsChunkFramed)
         context.write(wrapOutboundOut(.head(HTTP1RequestEncoder.wireHeadToken(for: head))), promise: nil)
     }
 
@@ -77,7 +79,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         let part = unwrapInboundIn(data)
         if let delegate {
             if case .head = part, let wire = wireCodec?.decoder.takeWireHead() {
-                delegate.upstreamResponseHead(wire: wire)
+                if delegate.upstreamResponseHead(wire: wire) { wireCodec?.decoder.keepChunkFraming() }
                 return
             }
             delegate.upstreamResponsePart(part)

@@ -29,11 +29,14 @@ public struct HTTP1ChunkedFramer: Sendable {
 
     /// True after the last chunk's terminating empty line.
     public private(set) var isComplete = false
+    /// True once any byte of the body was taken.
+    public private(set) var hasStarted = false
 
     public mutating func next(_ input: UnsafeRawBufferPointer) -> Piece {
         if let failed { return .error(failed) }
         var i = 0
         let n = input.count
+        hasStarted = hasStarted || n > 0
         if state == .data {
             let take = min(remaining, n)
             remaining -= take

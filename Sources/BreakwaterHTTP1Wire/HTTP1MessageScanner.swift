@@ -23,6 +23,8 @@ public struct HTTP1MessageScanner: Sendable {
         case pendingEnd
         case length(Int)
         case chunked(HTTP1ChunkedFramer)
+        /// A chunked body forwarded as received: framing and payload are one `.body` run.
+        case chunkedVerbatim(HTTP1ChunkedFramer)
         case untilClose
         case tunnel
         case failed(HTTP1ParseError)
@@ -51,6 +53,18 @@ public struct HTTP1MessageScanner: Sendable {
     public mutating func expectResponse(toHEAD: Bool, toCONNECT: Bool = false) {
         requestWasHEAD = toHEAD
         requestWasCONNECT = toCONNECT
+    }
+
+    /// For the chunked body of the head just returned: report its bytes as received, chunk-size
+    /// lines, payload, CRLFs, last chunk and trailers together as `.body` (every byte still
+    /// validated), then `.end` covering nothing. For a peer that takes the body chunked as it
+    /// came, so nothing is re-encoded. True when the scanner is at the start of a chunked body
+    /// (no byte of it taken yet) and now keeps its framing; false, with no effect, otherwise.
+    @discardableResult
+    public mutating func keepChunkFraming() -> Bool {
+        guard case .chunked(let framer) = state, !framer.hasStarted else { return false }
+        state = .chunkedVerbatim(framer)
+        return true
     }
 
     /// True between messages with no byte of the next one seen.
@@ -91,6 +105,29 @@ public struct HTTP1MessageScanner: Sendable {
                 state = .failed(e)
                 return (.error(e), 0)
             }
+        case .chunkedVerbatim(var framer):
+            if input.isEmpty { return (.needMore, 0) }
+            state = .failed(.invalidChunkFraming)
+            var covered = 0
+            while covered < input.count {
+                switch framer.next(UnsafeRawBufferPointer(rebasing: input[covered...])) {
+                case .data(let n), .framing(let n):
+                    covered += n
+                case .end(let n):
+                    state = .pendingEnd
+                    return (.body, covered + n)
+                case .error(let e):
+                    // The valid bytes before the error go first; the framer repeats the error next.
+                    if covered > 0 {
+                        state = .chunkedVerbatim(framer)
+                        return (.body, covered)
+                    }
+                    state = .failed(e)
+                    return (.error(e), 0)
+                }
+            }
+            state = .chunkedVerbatim(framer)
+            return (.body, covered)
         case .head(var parser):
             if input.isEmpty { return (.needMore, 0) }
             state = .failed(.invalidStartLine)

@@ -87,7 +87,9 @@ struct ForwardedRequest: Equatable, CustomStringConvertible {
     /// Normalisations, each one HAProxy's own: header names are lower-cased (HAProxy writes them
     /// so); hop-by-hop `connection`/`keep-alive` lines are dropped (HAProxy rewrites them from its
     /// connection mode); identical `content-length` lines count once (HAProxy merges them);
-    /// framing headers are compared through the payload, since both proxies re-chunk bodies.
+    /// framing headers are compared through the payload: HAProxy re-chunks a chunked body (its own
+    /// sizes, extensions dropped, trailer names lower-cased) where Breakwater forwards the chunks as
+    /// received (`ChunkedVerbatimTests`), so the de-chunked payload is what both must agree on.
     static func normalisedLines(_ fields: [(String, [UInt8])]) -> [String] {
         var seen = Set<String>()
         var out: [String] = []

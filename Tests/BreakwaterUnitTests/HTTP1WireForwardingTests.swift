@@ -119,7 +119,7 @@ import Testing
         #expect(request.forwardsWireHead)
         let encoder = HTTP1RequestEncoder()
         let channel = EmbeddedChannel(handler: encoder)
-        encoder.nextWireHead = (wire, request.edits)
+        encoder.nextWireHead = (wire, request.edits, false)
         try channel.writeOutbound(HTTPClientRequestPart.head(HTTP1RequestEncoder.wireHeadToken(for: wire)))
         return (try written(channel), request.expectContinue, request)
     }
@@ -240,7 +240,7 @@ import Testing
                 let newEncoder = HTTP1ResponseEncoder()
                 let newChannel = EmbeddedChannel(handler: newEncoder)
                 newEncoder.recordRequestMethod(method)
-                newEncoder.nextWireHead = (wire, edits, (version.0, version.1))
+                newEncoder.nextWireHead = (wire, edits, (version.0, version.1), false)
                 try newChannel.writeOutbound(HTTPServerResponsePart.head(HTTP1ResponseEncoder.wireHeadToken))
                 try newChannel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "ok"))))
                 try newChannel.writeOutbound(HTTPServerResponsePart.end(nil))

@@ -94,11 +94,14 @@ wait_port() {
 
 # start_nginx_64 WORK PORT WORKER_CONNECTIONS: one nginx worker on 127.0.0.1:PORT serving $WORK/www/64
 # (64 bytes, keep-alive without limit) from $WORK/nginx; waits for its first 200; sets NGX_PID.
+# /c64 is the same 64 bytes sent chunked (the SSI filter drops the length: one 0x40 chunk, then
+# the last chunk), for the chunked-body cells.
 start_nginx_64() {
     local work=$1 port=$2 conns=$3
     mkdir -p "$work/www" "$work/nginx/tmp"
     head -c 64 /dev/zero | tr '\0' 'a' >"$work/www/64"
-    chmod 644 "$work/www/64"
+    cp "$work/www/64" "$work/www/c64"
+    chmod 644 "$work/www/64" "$work/www/c64"
     chmod 755 "$work/www"
     cat >"$work/nginx/nginx.conf" <<NGX
 worker_processes 1;
@@ -120,6 +123,7 @@ http {
         listen 127.0.0.1:$port backlog=4096;
         root $work/www;
         location = /64 { }
+        location = /c64 { ssi on; ssi_types *; }
         location / { return 404; }
     }
 }
