@@ -6,57 +6,10 @@ import Testing
 @Suite struct ChunkedVerbatimScanTests {
     static func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    struct Scan: Equatable {
-        var heads = 0
-        var body: [UInt8] = []
-        var ends = 0
-        var failure: HTTP1ParseError?
-        var nextHeadTarget: String?
-    }
-
-    /// Feeds `chunks`; after each head whose target is `/keep`, asks for the framing to be kept.
-    static func scan(_ chunks: [[UInt8]], kind: HTTP1Head.Kind = .request) -> Scan {
-        var scanner = HTTP1MessageScanner(kind: kind)
-        var out = Scan()
-        var current = 0  // which head the body bytes belong to
-        for chunk in chunks {
-            var offset = 0
-            var stop = false
-            chunk.withUnsafeBytes { raw in
-                while !stop {
-                    let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
-                    let (event, consumed) = scanner.next(rest)
-                    let taken = Array(rest[..<consumed])
-                    offset += consumed
-                    switch event {
-                    case .needMore: stop = true
-                    case .head(let head):
-                        out.heads += 1
-                        current = out.heads
-                        let target = String(decoding: head.bytes[kind == .request ? head.target : head.reason], as: UTF8.self)
-                        if target == "/keep" || target == "KEEP" {
-                            let kept = scanner.keepChunkFraming()
-                            let again = scanner.keepChunkFraming()
-                            #expect(kept && !again, "kept once")
-                        } else if current > 1 {
-                            out.nextHeadTarget = target
-                        }
-                    case .body:
-                        if current == 1 { out.body += taken }
-                    case .framing:
-                        #expect(current != 1, "no framing event while the framing is kept")
-                    case .end:
-                        #expect(consumed == 0 || current != 1, "the end covers no bytes once framing is kept")
-                        out.ends += 1
-                    case .error(let e):
-                        out.failure = e
-                        stop = true
-                    }
-                }
-            }
-            if out.failure != nil { break }
-        }
-        return out
+    /// Keeps the framing of the request to `/keep` and of the response with reason `KEEP`.
+    static func keeps(_ head: HTTP1Head) -> Bool {
+        let text = String(decoding: head.bytes[head.kind == .request ? head.target : head.reason], as: UTF8.self)
+        return text == "/keep" || text == "KEEP"
     }
 
     static let body = bytes("1;a=b\r\nx\r\n010\r\n0123456789ABCDEF\r\nFfF\r\n") + Array(repeating: UInt8(ascii: "y"), count: 0xfff)
@@ -64,27 +17,29 @@ import Testing
 
     @Test func requestBodyIsReportedAsReceivedAtEverySplit() {
         let head = Self.bytes("POST /keep HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-        let next = Self.bytes("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        let next = Self.bytes("POST /pay HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         let wire = head + Self.body + next
-        // Every two-read split plus one read per byte, over the head end, the body and the next head.
+        // Every two-read split over the head end, the body and the next request, plus one read per byte.
         var splits: [[[UInt8]]] = (head.count - 2...wire.count).map { [Array(wire[..<$0]), Array(wire[$0...])] }
         splits.append(wire.map { [$0] })
         for (i, chunks) in splits.enumerated() {
-            let s = Self.scan(chunks)
-            #expect(s.failure == nil && s.heads == 2 && s.ends == 2, "split \(i): \(s)")
-            #expect(s.body == Self.body, "split \(i): body \(s.body.count) bytes")
-            #expect(s.nextHeadTarget == "/next", "split \(i): the pipelined request after it")
+            let s = ScanTranscript.scan(chunks, keepsFraming: Self.keeps)
+            #expect(s.failure == nil && s.keptFraming == 1 && s.messages.count == 2, "split \(i): \(s)")
+            let allComplete = s.messages.allSatisfy { $0.complete }
+            #expect(allComplete, "split \(i): \(s)")
+            #expect(s.messages.first?.payload == Self.body, "split \(i): kept body")
+            #expect(s.messages.last?.payload == Self.bytes("abc"), "split \(i): the next body keeps the payload path")
+            #expect(s.messages.flatMap(\.wire) == wire, "split \(i): every byte covered once")
         }
     }
 
     @Test func responseBodyIsReportedAsReceivedAtEverySplit() {
-        let head = Self.bytes("HTTP/1.1 200 KEEP\r\nTransfer-Encoding: chunked\r\n\r\n")
         let small = Self.bytes("3\r\nabc\r\n0\r\nT: 1\r\n\r\n")
-        let wire = head + small
-        for (i, chunks) in ([[wire]] + (0...wire.count).map { [Array(wire[..<$0]), Array(wire[$0...])] } + [wire.map { [$0] }]).enumerated() {
-            let s = Self.scan(chunks, kind: .response)
-            #expect(s.failure == nil && s.heads == 1 && s.ends == 1, "split \(i): \(s)")
-            #expect(s.body == small, "split \(i)")
+        let wire = Self.bytes("HTTP/1.1 200 KEEP\r\nTransfer-Encoding: chunked\r\n\r\n") + small
+        for (i, chunks) in ([[wire]] + ScanTranscript.splits(wire)).enumerated() {
+            let s = ScanTranscript.scan(chunks, kind: .response, keepsFraming: Self.keeps)
+            #expect(s.failure == nil && s.keptFraming == 1 && s.messages.count == 1 && s.messages[0].complete, "split \(i): \(s)")
+            #expect(s.messages.first?.payload == small, "split \(i)")
         }
     }
 
@@ -99,32 +54,27 @@ import Testing
         for (valid, bad, error) in cases {
             let wire = head + Self.bytes(valid + bad)
             for chunks in [[wire], [head + Self.bytes(valid), Self.bytes(bad)], wire.map { [$0] }] {
-                let s = Self.scan(chunks)
-                #expect(s.failure == error, "\(valid.debugDescription)+\(bad.debugDescription): \(s)")
-                #expect(s.ends == 0)
-                let forwarded = s.body
-                #expect(forwarded.count >= Self.bytes(valid).count && (head + forwarded).count < wire.count,
-                        "only bytes before the error: \(String(decoding: forwarded, as: UTF8.self).debugDescription)")
+                let s = ScanTranscript.scan(chunks, keepsFraming: Self.keeps)
+                #expect(s.failure == error && s.messages.count == 1 && !s.messages[0].complete, "\(valid.debugDescription)+\(bad.debugDescription): \(s)")
+                let forwarded = s.messages.first?.payload ?? []
+                // What was reported is a prefix of the body short of the bad bytes (the framing
+                // bytes scanned in the same step as the error are withheld too).
+                #expect(!forwarded.isEmpty && forwarded.count < valid.utf8.count + bad.utf8.count,
+                        "\(valid.debugDescription)+\(bad.debugDescription): reported \(String(decoding: forwarded, as: UTF8.self).debugDescription)")
                 #expect(Array(wire[head.count..<(head.count + forwarded.count)]) == forwarded)
             }
         }
     }
 
     @Test func framingIsKeptOnlyAtTheStartOfAChunkedBody() {
+        let length = ScanTranscript.scan([Self.bytes("POST /keep HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz")], keepsFraming: Self.keeps)
+        #expect(length.keptFraming == 0 && length.messages.first?.payload == Self.bytes("z"), "not a chunked body: \(length)")
         var scanner = HTTP1MessageScanner(kind: .request)
-        let wire = Self.bytes("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz")
-        wire.withUnsafeBytes { raw in
-            guard case .head = scanner.next(raw).event else { Issue.record("no head"); return }
-            let kept = scanner.keepChunkFraming()
-            #expect(!kept, "not a chunked body")
-        }
-        var chunked = HTTP1MessageScanner(kind: .request)
-        let c = Self.bytes("POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-        let part = Self.bytes("5")
-        c.withUnsafeBytes { raw in _ = chunked.next(raw) }
-        let event = part.withUnsafeBytes { raw in chunked.next(raw).event }
+        let head = Self.bytes("POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        _ = head.withUnsafeBytes { scanner.next($0) }
+        let event = Self.bytes("5").withUnsafeBytes { scanner.next($0).event }
         #expect(event == .framing)
-        let kept = chunked.keepChunkFraming()
+        let kept = scanner.keepChunkFraming()
         #expect(!kept, "a body already started keeps the payload path")
     }
 }

@@ -14,6 +14,8 @@ struct ScanTranscript: Equatable, CustomStringConvertible {
     var failure: HTTP1ParseError?
     /// Bytes taken by head parsing that belong to no finished head yet (leading empty lines count here).
     var unclaimed = 0
+    /// Heads whose chunked body was kept as received.
+    var keptFraming = 0
 
     var description: String {
         let heads = messages.map { m in
@@ -22,9 +24,12 @@ struct ScanTranscript: Equatable, CustomStringConvertible {
         return "\(heads) error=\(failure.map { "\($0)" } ?? "none")"
     }
 
-    /// Feeds `chunks` one read at a time, then (optionally) the end of input.
+    /// Feeds `chunks` one read at a time, then (optionally) the end of input. A head for which
+    /// `keepsFraming` holds has its chunked body kept as received (`keepChunkFraming()`): its
+    /// `payload` is then the body's wire bytes.
     static func scan(_ chunks: [[UInt8]], kind: HTTP1Head.Kind = .request, limits: HTTP1Limits = HTTP1Limits(),
-                     responseToHEAD: Bool = false, closeAtEnd: Bool = false) -> ScanTranscript {
+                     responseToHEAD: Bool = false, closeAtEnd: Bool = false,
+                     keepsFraming: (HTTP1Head) -> Bool = { _ in false }) -> ScanTranscript {
         var scanner = HTTP1MessageScanner(kind: kind, limits: limits)
         scanner.expectResponse(toHEAD: responseToHEAD)
         var out = ScanTranscript()
@@ -44,6 +49,7 @@ struct ScanTranscript: Equatable, CustomStringConvertible {
                         stop = true
                     case .head(let head):
                         out.messages.append(Message(head: head, wire: head.bytes))
+                        if keepsFraming(head) { out.keptFraming += scanner.keepChunkFraming() ? 1 : 0 }
                     case .body:
                         out.messages[out.messages.count - 1].payload += bytes
                         out.messages[out.messages.count - 1].wire += bytes
