@@ -6,7 +6,9 @@
 // byte 1 a split point; the rest is the wire. Invariants checked (a violation traps):
 // - no event consumes more than it was given, and `needMore` takes everything;
 // - a head's bytes are exactly the bytes taken for it (minus leading empty lines of requests);
-// - the same bytes split in two reads give the same heads, payload, ends and error as one read.
+// - the same bytes split in two reads give the same heads, payload, ends and error as one read;
+// - with every chunked body's framing kept (`keepChunkFraming()`), the same heads, ends, error and,
+//   when no error, the same wire bytes, each body reported whole as it came.
 
 struct FuzzTranscript: Equatable {
     var heads: [[UInt8]] = []
@@ -16,7 +18,7 @@ struct FuzzTranscript: Equatable {
     var error: HTTP1ParseError?
 }
 
-func fuzzScan(_ chunks: [ArraySlice<UInt8>], kind: HTTP1Head.Kind, toHEAD: Bool) -> FuzzTranscript {
+func fuzzScan(_ chunks: [ArraySlice<UInt8>], kind: HTTP1Head.Kind, toHEAD: Bool, keepFraming: Bool = false) -> FuzzTranscript {
     var scanner = HTTP1MessageScanner(kind: kind, limits: HTTP1Limits(maxHeadBytes: 4096, maxFieldCount: 32))
     scanner.expectResponse(toHEAD: toHEAD)
     var t = FuzzTranscript()
@@ -45,6 +47,7 @@ func fuzzScan(_ chunks: [ArraySlice<UInt8>], kind: HTTP1Head.Kind, toHEAD: Bool)
                     for f in head.fields { precondition(f.name.upperBound <= f.value.lowerBound && f.value.upperBound <= f.line.upperBound) }
                     t.heads.append(head.bytes)
                     t.wire += head.bytes
+                    if keepFraming { _ = scanner.keepChunkFraming() }
                 case .body:
                     t.wire += taken
                     t.payload += taken
@@ -81,5 +84,9 @@ public func http1FuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     precondition(split.error == whole.error && split.heads == whole.heads && split.ends == whole.ends
                  && split.payload == whole.payload, "split at \(cut - wire.startIndex) changed the result")
     if whole.error == nil { precondition(split.wire == whole.wire, "split changed the wire bytes") }
+    let kept = fuzzScan([wire[..<cut], wire[cut...]], kind: kind, toHEAD: toHEAD, keepFraming: true)
+    precondition(kept.error == whole.error && kept.heads == whole.heads && kept.ends == whole.ends,
+                 "keeping chunk framing changed the result")
+    if whole.error == nil { precondition(kept.wire == whole.wire, "keeping chunk framing changed the wire bytes") }
     return 0
 }
