@@ -46,6 +46,8 @@ def demangle(names):
 
 # First match wins: specific data-path parts before the general NIO/runtime buckets.
 GROUPS = [
+    ("Swift exclusivity checks", r"swift_beginAccess|swift_endAccess|ExclusivityFlags|SwiftTLSContext|__tls_get_addr|^get\(\)$"),
+    ("value copies / destroys (value witnesses, outlined copies)", r"^initializeWithCopy|^initializeBufferWithCopy|^destroy for|^outlined |^assignWithCopy|^assignWithTake|^initializeWithTake"),
     ("scanner / parser (BreakwaterHTTP1Wire)", r"HTTP1MessageScanner|HTTP1HeadParser|HTTP1Head\b|HTTP1Head\.|HTTP1ListScan|HTTP1FieldText|HTTP1ChunkedFramer|HTTP1Bytes|RequestLineVersionCheck"),
     ("head writer / edits", r"HTTP1HeadWriter|HTTP1HeadEdits|ReusableHeadBuffer|HeaderHygiene"),
     ("codec handlers (decoders/encoders)", r"HTTP1RequestDecoder|HTTP1ResponseDecoder|HTTP1RequestEncoder|HTTP1ResponseEncoder|ByteToMessageHandler|WriteObservingByteToMessageDecoder"),
