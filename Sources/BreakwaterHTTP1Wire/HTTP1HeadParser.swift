@@ -167,8 +167,18 @@ public struct HTTP1HeadParser: Sendable {
                 else if HTTP1Bytes.isFieldContent(b) { tokenStart = at; valueEnd = at + 1; state = .value }
                 else { return fail(.invalidHeaderValue) }
             case .value:
-                if HTTP1Bytes.isFieldContent(b) { valueEnd = at + 1 }
-                else if HTTP1Bytes.isOWS(b) { break }
+                if HTTP1Bytes.isFieldContent(b) || HTTP1Bytes.isOWS(b) {
+                    if HTTP1Bytes.isFieldContent(b) { valueEnd = at + 1 }
+                    // The rest of the value in a tight loop (most of a head's bytes), up to the
+                    // last byte the head limit lets the outer loop accept.
+                    let last = min(n, limits.maxHeadBytes - base + skipped) - 1
+                    while i < last {
+                        let c = input[i + 1]
+                        if HTTP1Bytes.isFieldContent(c) { valueEnd = base + i + 2 - skipped }
+                        else if !HTTP1Bytes.isOWS(c) { break }
+                        i += 1
+                    }
+                }
                 else if b == HTTP1Bytes.cr { setValue(tokenStart..<valueEnd); state = .valueLF }
                 else if b == HTTP1Bytes.lf { setValue(tokenStart..<valueEnd); flush(input, &flushFrom, to: i + 1); if let e = endField(at) { return fail(e) } }
                 else { return fail(.invalidHeaderValue) }
