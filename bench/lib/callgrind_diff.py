@@ -88,23 +88,20 @@ def main():
     print("|---|---:|---:|")
     for g, v in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"| {g} | {v:,.0f} | {100 * v / total:.1f} % |")
+    def cell(n):
+        name = dm[n].replace("|", "\\|")
+        return f"`{name[:107]}...`" if len(name) > 110 else f"`{name}`"
+
     print(f"\nTop {top} functions by self cost per request (inclusive beside):\n")
     print("| # | function | self | inclusive | group |")
     print("|---:|---|---:|---:|---|")
     for i, n in enumerate(sorted(names, key=lambda n: -self_d[n])[:top], 1):
-        name = dm[n].replace("|", "\\|")
-        if len(name) > 110:
-            name = name[:107] + "..."
-        print(f"| {i} | `{name}` | {self_d[n]:,.0f} | {inc_d[n]:,.0f} | {group_of(dm[n])} |")
+        print(f"| {i} | {cell(n)} | {self_d[n]:,.0f} | {inc_d[n]:,.0f} | {group_of(dm[n])} |")
     print(f"\nTop {top} functions by inclusive cost per request:\n")
     print("| # | function | inclusive | self |")
     print("|---:|---|---:|---:|")
     for i, n in enumerate(sorted(names, key=lambda n: -inc_d[n])[:top], 1):
-        name = dm[n].replace("|", "\\|")
-        if len(name) > 110:
-            name = name[:107] + "..."
-        print(f"| {i} | `{name}` | {inc_d[n]:,.0f} | {self_d[n]:,.0f} |")
-
+        print(f"| {i} | {cell(n)} | {inc_d[n]:,.0f} | {self_d[n]:,.0f} |")
 
 if __name__ == "__main__":
     main()
