@@ -57,7 +57,7 @@ GROUPS = [
     ("timers / scheduling", r"scheduleTask|Scheduled|PriorityQueue|Heap|ScheduledTask|NIODeadline|clock_gettime|EventLoop.*(execute|schedule)|_run|runLoop|epoll|Selector|whenReady|NIOThread|timerfd"),
     ("ByteBuffer ops", r"ByteBuffer|_Storage|ByteBufferView|NIOCore\.IOData"),
     ("NIO channel pipeline / NIOAny / socket channel", r"ChannelHandlerContext|ChannelPipeline|NIOAny|invokeChannel|invokeWrite|invokeFlush|invokeRead|fireChannel|BaseSocketChannel|SocketChannel|BaseStreamSocketChannel|PendingWrites|PendingStreamWrites|RecvByteBufferAllocator|Channel\b|ChannelOptions|EventLoopFuture|EventLoopPromise|NIOCore|NIOPosix"),
-    ("Swift runtime (retain/release, exclusivity, casts, metadata)", r"swift_|^_swift|swift::|objc_|Metadata|getCache|swift_beginAccess|swift_endAccess|__swift|witness|outlined|value witness|_dynamicCast|static Swift|Swift\."),
+    ("Swift runtime (retain/release, casts, metadata, swift_once)", r"swift_|^_swift|swift::|objc_|Metadata|getCache|swift_beginAccess|swift_endAccess|__swift|witness|outlined|value witness|_dynamicCast|static Swift|Swift\."),
     ("libc / malloc / kernel entry", r"malloc|free|memcpy|memmove|memset|memcmp|strlen|pthread|__libc|_int_|cfree|syscall|__GI|__memcpy|__mem|__str|epoll_wait|^read$|^write|writev|readv|_dl_|__lll|tcache|arena"),
 ]
 
