@@ -21,6 +21,7 @@
 #   NETNS           1 (default): run in a private network namespace; 0: don't
 #   BODY            length (default): nginx answers with Content-Length; chunked: the same 64
 #                   bytes chunked (nginx's /c64), so the proxies frame a chunked response
+#   KEEP            a directory: copy the callgrind.out files there (for callgrind_annotate per function)
 set -euo pipefail
 export LC_ALL=C
 
@@ -134,6 +135,9 @@ for p in "${PROXIES[@]}"; do
     log "$p under callgrind: $BASE_REQUESTS then $REQUESTS requests"
     if IR[$p.base]=$(callgrind_run "$p" "$BASE_REQUESTS") && IR[$p.full]=$(callgrind_run "$p" "$REQUESTS"); then
         log "$p: Ir ${IR[$p.base]} ($BASE_REQUESTS req) / ${IR[$p.full]} ($REQUESTS req)"
+        if [[ -n ${KEEP:-} ]]; then
+            mkdir -p "$KEEP" && cp "$WORK"/callgrind-"$p"-*.out "$KEEP"/ && log "callgrind.out files of $p kept in $KEEP"
+        fi
     else
         IR[$p.base]=NA IR[$p.full]=NA
         IR_NOTE[$p]="$p could not run under valgrind: $(sed -n 1p "$WORK/$p.vgfail")"

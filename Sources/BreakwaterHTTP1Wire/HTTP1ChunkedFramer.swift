@@ -63,7 +63,7 @@ public struct HTTP1ChunkedFramer: Sendable {
                 else if !HTTP1Bytes.isOWS(b) { return fail(.invalidChunkSize) }
             case .extensions:
                 if b == HTTP1Bytes.cr { state = .sizeLF }
-                else if !(HTTP1Bytes.fieldContent[Int(b)] || HTTP1Bytes.isOWS(b)) { return fail(.invalidChunkFraming) }
+                else if !(HTTP1Bytes.isFieldContent(b) || HTTP1Bytes.isOWS(b)) { return fail(.invalidChunkFraming) }
             case .sizeLF:
                 guard b == HTTP1Bytes.lf else { return fail(.invalidChunkFraming) }
                 if remaining == 0 {
@@ -82,11 +82,11 @@ public struct HTTP1ChunkedFramer: Sendable {
                 state = .sizeStart
             case .trailerStart:
                 if b == HTTP1Bytes.cr { state = .endLF }
-                else if HTTP1Bytes.token[Int(b)] { state = .trailer }
+                else if HTTP1Bytes.isToken(b) { state = .trailer }
                 else { return fail(.invalidChunkFraming) }
             case .trailer:
                 if b == HTTP1Bytes.cr { state = .trailerLF }
-                else if !(HTTP1Bytes.fieldContent[Int(b)] || HTTP1Bytes.isOWS(b)) { return fail(.invalidHeaderValue) }
+                else if !(HTTP1Bytes.isFieldContent(b) || HTTP1Bytes.isOWS(b)) { return fail(.invalidHeaderValue) }
             case .trailerLF:
                 guard b == HTTP1Bytes.lf else { return fail(.bareCR) }
                 state = .trailerStart

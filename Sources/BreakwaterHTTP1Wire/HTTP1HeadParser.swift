@@ -73,7 +73,7 @@ public struct HTTP1HeadParser: Sendable {
                 // RFC 9112 §2.2: empty lines before a request line are ignored.
                 if b == HTTP1Bytes.cr { state = .leadingLF; skipped += 1; flushFrom = i + 1 }
                 else if b == HTTP1Bytes.lf { skipped += 1; flushFrom = i + 1 }
-                else if HTTP1Bytes.token[Int(b)] { state = .method; tokenStart = at }
+                else if HTTP1Bytes.isToken(b) { state = .method; tokenStart = at }
                 else { return fail(.invalidMethod) }
             case .leadingLF:
                 guard b == HTTP1Bytes.lf else { return fail(.bareCR) }
@@ -81,7 +81,7 @@ public struct HTTP1HeadParser: Sendable {
                 flushFrom = i + 1
                 state = .leadingEmpty
             case .method:
-                if HTTP1Bytes.token[Int(b)] { break }
+                if HTTP1Bytes.isToken(b) { break }
                 guard HTTP1Bytes.isOWS(b) else {
                     return fail(b == HTTP1Bytes.cr || b == HTTP1Bytes.lf ? .invalidStartLine : .invalidMethod)
                 }
@@ -89,13 +89,13 @@ public struct HTTP1HeadParser: Sendable {
                 state = .afterMethod
             case .afterMethod:
                 if HTTP1Bytes.isOWS(b) { break }
-                guard HTTP1Bytes.target[Int(b)] else {
+                guard HTTP1Bytes.isTarget(b) else {
                     return fail(b == HTTP1Bytes.cr || b == HTTP1Bytes.lf ? .invalidStartLine : .invalidTarget)
                 }
                 tokenStart = at
                 state = .target
             case .target:
-                if HTTP1Bytes.target[Int(b)] { break }
+                if HTTP1Bytes.isTarget(b) { break }
                 if b == HTTP1Bytes.cr || b == HTTP1Bytes.lf { return fail(.invalidVersion) }  // HTTP/0.9 line
                 guard HTTP1Bytes.isOWS(b) else { return fail(.invalidTarget) }
                 head.target = tokenStart..<at
@@ -141,16 +141,16 @@ public struct HTTP1HeadParser: Sendable {
             case .reason:
                 if b == HTTP1Bytes.cr { head.reason = tokenStart..<at; state = .startLineLF }
                 else if b == HTTP1Bytes.lf { head.reason = tokenStart..<at; endStartLine(at) }
-                else if !(HTTP1Bytes.fieldContent[Int(b)] || HTTP1Bytes.isOWS(b)) { return fail(.invalidStartLine) }
+                else if !(HTTP1Bytes.isFieldContent(b) || HTTP1Bytes.isOWS(b)) { return fail(.invalidStartLine) }
             case .lineStart:
                 if b == HTTP1Bytes.cr { state = .endLF }
                 else if b == HTTP1Bytes.lf {
                     return finish(input, consumed: i + 1, from: flushFrom)
                 } else if HTTP1Bytes.isOWS(b) { return fail(.obsFold) }
-                else if HTTP1Bytes.token[Int(b)] { tokenStart = at; state = .name }
+                else if HTTP1Bytes.isToken(b) { tokenStart = at; state = .name }
                 else { return fail(.invalidHeaderName) }
             case .name:
-                if HTTP1Bytes.token[Int(b)] { break }
+                if HTTP1Bytes.isToken(b) { break }
                 if b == HTTP1Bytes.colon {
                     // The first field comes before the first `flush`: reserve here, or the array
                     // is allocated for one field and again for sixteen.
@@ -164,11 +164,21 @@ public struct HTTP1HeadParser: Sendable {
                 if HTTP1Bytes.isOWS(b) { break }
                 if b == HTTP1Bytes.cr { setValue(at..<at); state = .valueLF }
                 else if b == HTTP1Bytes.lf { setValue(at..<at); flush(input, &flushFrom, to: i + 1); if let e = endField(at) { return fail(e) } }
-                else if HTTP1Bytes.fieldContent[Int(b)] { tokenStart = at; valueEnd = at + 1; state = .value }
+                else if HTTP1Bytes.isFieldContent(b) { tokenStart = at; valueEnd = at + 1; state = .value }
                 else { return fail(.invalidHeaderValue) }
             case .value:
-                if HTTP1Bytes.fieldContent[Int(b)] { valueEnd = at + 1 }
-                else if HTTP1Bytes.isOWS(b) { break }
+                if HTTP1Bytes.isFieldContent(b) || HTTP1Bytes.isOWS(b) {
+                    if HTTP1Bytes.isFieldContent(b) { valueEnd = at + 1 }
+                    // The rest of the value in a tight loop (most of a head's bytes), up to the
+                    // last byte the head limit lets the outer loop accept.
+                    let last = min(n, limits.maxHeadBytes - base + skipped) - 1
+                    while i < last {
+                        let c = input[i + 1]
+                        if HTTP1Bytes.isFieldContent(c) { valueEnd = base + i + 2 - skipped }
+                        else if !HTTP1Bytes.isOWS(c) { break }
+                        i += 1
+                    }
+                }
                 else if b == HTTP1Bytes.cr { setValue(tokenStart..<valueEnd); state = .valueLF }
                 else if b == HTTP1Bytes.lf { setValue(tokenStart..<valueEnd); flush(input, &flushFrom, to: i + 1); if let e = endField(at) { return fail(e) } }
                 else { return fail(.invalidHeaderValue) }
