@@ -72,13 +72,7 @@ h2c)
     ;;
 h2)
     TLS=$WORK/tls
-    mkdir -p "$TLS"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-        -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>"$TLS/openssl.log" ||
-        { cat "$TLS/openssl.log" >&2; die "openssl could not make the certificate"; }
-    cat "$TLS/cert.pem" "$TLS/key.pem" >"$TLS/site.pem"
-    chmod 600 "$TLS/site.pem" "$TLS/key.pem"
+    make_test_cert "$TLS"
     URL=https://127.0.0.1:$FE_PORT/64 BIND="bind 127.0.0.1:$FE_PORT ssl crt $TLS/site.pem alpn h2"
     CURL_PROTO=(-k --http2) H2LOAD_PROTO=(-m "$STREAMS") PROTO_DESC="HTTP/2 over TLS 1.3 (EC P-256)"
     ;;

@@ -24,12 +24,16 @@ protocol ClientIO: AnyObject {
     /// The HTTP/1.1 response encoder, which writes a server's head as its bytes with edits; nil
     /// on an HTTP/2 stream, which needs NIOHTTP1 heads.
     var responseEncoder: HTTP1ResponseEncoder? { get }
+    /// The HTTP/2 stream, which takes a server's head as a header block built from its bytes; nil
+    /// on HTTP/1.1.
+    var http2Stream: H2Stream? { get }
 }
 
 extension ClientIO {
     var wireBytesIn: Int? { nil }
     func takeWireHead() -> HTTP1Head? { nil }
     var responseEncoder: HTTP1ResponseEncoder? { nil }
+    var http2Stream: H2Stream? { nil }
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of

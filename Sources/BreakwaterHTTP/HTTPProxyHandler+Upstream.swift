@@ -360,6 +360,8 @@ extension HTTPProxyHandler: UpstreamDelegate {
         request.lastServerActivity = .now()
         if let encoder = io.responseEncoder {
             responseHead(request, wire: wire, encoder: encoder)
+        } else if let stream = io.http2Stream {
+            responseHead(request, wire: wire, stream: stream)
         } else {
             responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
         }
@@ -368,27 +370,8 @@ extension HTTPProxyHandler: UpstreamDelegate {
     /// `responseHead` for a server's head kept as bytes, forwarded to an HTTP/1.1 client as those
     /// bytes with the same edits (hop-by-hop fields skipped, `Connection` added) and version.
     private func responseHead(_ request: ProxyRequest, wire head: HTTP1Head, encoder: HTTP1ResponseEncoder) {
-        guard case .waitingResponse = request.phase else { return }
-        let now = NIODeadline.now()
-        request.responseHeadAt = now
-        request.record.tr = ms(request.connected ?? now, now)
-        let code = head.status
-        if code == 101 || code < 100 {
-            // Upgrades were stripped from the request; a switch now is a protocol error.
-            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
-            respondLocally(request, status: 502, termination: "PH--", close: true, countAs: .none)
-            return
-        }
-        request.responseStatus = code
-        request.record.status = code
-        observe(.response(status: code), request)
-        request.responseKeepAlive = head.keepAlive
-        let bodyless = request.clientMethod == "HEAD" || code == 204 || code == 304
-        // The parser refused malformed framing: a Content-Length here is valid, and a
-        // Transfer-Encoding ends in chunked. Read from its framing, not from value strings.
+        guard let bodyless = acceptResponseHead(request, wire: head) else { return }
         let hasLength = head.framing.contentLength != nil
-        let chunked = head.framing.chunked
-        request.responseFramed = bodyless || hasLength || chunked
 
         var edits = HTTP1HeadEdits()
         if HeaderHygiene.hasHopByHop(wire: head) { HeaderHygiene.removeHopByHop(head, &edits) }

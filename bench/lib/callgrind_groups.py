@@ -58,9 +58,10 @@ def annotate(path, inclusive):
     return costs
 
 
-def demangle(names):
+def demangle(names, simplified=True):
     text = "\n".join(names)
-    out = subprocess.run(["swift-demangle", "--simplified"], input=text, capture_output=True, text=True).stdout
+    flags = ["--simplified"] if simplified else []
+    out = subprocess.run(["swift-demangle", *flags], input=text, capture_output=True, text=True).stdout
     lines = out.split("\n")
     return dict(zip(names, lines)) if len(lines) >= len(names) else {n: n for n in names}
 
@@ -87,7 +88,8 @@ def main():
         del args[i:i + 2]
     base_path, base_n, full_path, full_n = args[0], int(args[1]), args[2], int(args[3])
     selfs = per_request(base_path, base_n, full_path, full_n, False)
-    names = demangle(sorted(selfs))
+    # Grouped on the full names, which keep the module of each type.
+    names = demangle(sorted(selfs), simplified=False)
     groups = defaultdict(float)
     for k, v in selfs.items():
         groups[group_of(names[k])] += v
