@@ -17,6 +17,13 @@
 #   REQUESTS        requests of the measured run           (default 10000)
 #   BASE_REQUESTS   requests of the baseline run           (default 1000)
 #   CLIENTS         keep-alive client connections          (default 8)
+#   PROTO           h1 (default): HTTP/1.1 (h2load --h1); h2c: HTTP/2 with prior knowledge on a
+#                   clear-text `proto h2` bind; h2: HTTP/2 over TLS 1.3 (`ssl crt ... alpn h2`,
+#                   the same EC P-256 certificate for both proxies). Handshakes cancel out as
+#                   connection set-up does (the same CLIENTS connections in both runs).
+#   STREAMS         HTTP/2 concurrent streams per connection (h2load -m) (default 10)
+#   KEEP_OUT        a directory: both runs' callgrind outputs are copied there as
+#                   callgrind-PROTO-PROXY-N.out (for bench/lib/callgrind_groups.py)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
 #   NETNS           1 (default): run in a private network namespace; 0: don't
 #   BODY            length (default): nginx answers with Content-Length; chunked: the same 64
@@ -35,12 +42,16 @@ source "$BENCH_DIR/lib/env.sh"
 REQUESTS=${REQUESTS:-10000}
 BASE_REQUESTS=${BASE_REQUESTS:-1000}
 CLIENTS=${CLIENTS:-8}
-for v in REQUESTS BASE_REQUESTS CLIENTS; do
+PROTO=${PROTO:-h1}
+STREAMS=${STREAMS:-10}
+KEEP_OUT=${KEEP_OUT:-}
+case $PROTO in h1 | h2c | h2) ;; *) die "PROTO must be h1, h2c or h2" ;; esac
+for v in REQUESTS BASE_REQUESTS CLIENTS STREAMS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
 done
 ((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
 
-ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc openssl:openssl
 resolve_breakwater "$REPO_ROOT"
 enter_netns "${BASH_SOURCE[0]}" "$@"
 
@@ -52,11 +63,40 @@ clamp_maxconn 10000 100
 mapfile -t PORTS < <(free_ports 2)
 NGX_PORT=${PORTS[0]} FE_PORT=${PORTS[1]}
 case ${BODY:=length} in
-length) URL=http://127.0.0.1:$FE_PORT/64 ;;
-chunked) URL=http://127.0.0.1:$FE_PORT/c64 ;;
+length) BODY_PATH=/64 ;;
+chunked) BODY_PATH=/c64 ;;
 *) die "BODY must be length or chunked" ;;
 esac
 PROXIES=(HAProxy Breakwater)
+# The frontend's bind line, the client's URL and how curl and h2load speak to it, per PROTO.
+case $PROTO in
+h1)
+    URL=http://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT"
+    CURL_PROTO=() H2LOAD_PROTO=(--h1) PROTO_DESC="keep-alive HTTP/1.1"
+    ;;
+h2c)
+    URL=http://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT proto h2"
+    CURL_PROTO=(--http2-prior-knowledge) H2LOAD_PROTO=(-m "$STREAMS") PROTO_DESC="HTTP/2 (h2c, prior knowledge)"
+    ;;
+h2)
+    TLS=$WORK/tls
+    make_test_cert "$TLS"
+    URL=https://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT ssl crt $TLS/site.pem alpn h2"
+    CURL_PROTO=(-k --http2) H2LOAD_PROTO=(-m "$STREAMS") PROTO_DESC="HTTP/2 over TLS 1.3 (EC P-256)"
+    ;;
+esac
+# ready URL TIMEOUT_S PID: the frontend answers 200 in the PROTO's own protocol.
+ready() {
+    local timeout_us=$(($2 * 1000000)) start code
+    start=$(now_us)
+    while :; do
+        code=$(curl -s "${CURL_PROTO[@]}" -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true)
+        [[ $code == 200 ]] && return 0
+        alive "$3" || return 1
+        (($(now_us) - start > timeout_us)) && return 1
+        sleep 0.01
+    done
+}
 
 # ------------------------------------------------------------- backend ----
 start_nginx_64 "$WORK" "$NGX_PORT" 4096
@@ -76,7 +116,7 @@ defaults
     http-reuse safe
 
 frontend fe
-    bind 127.0.0.1:$FE_PORT
+    $BIND
     default_backend be
 
 backend be
@@ -102,7 +142,7 @@ proxy_cmd() { # proxy_cmd NAME -> CMD array
 }
 
 load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unless all succeed
-    h2load --h1 -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
+    h2load "${H2LOAD_PROTO[@]}" -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
     local ok
     ok=$(awk '/^requests:/ {print $8; exit}' "$2")
     [[ $ok == "$1" ]] || { cat "$2" >&2; log "only ${ok:-0} of $1 requests succeeded"; return 1; }
@@ -119,7 +159,7 @@ callgrind_run() {
     spawn "$p-vg" "$vlog" env LD_PRELOAD="$SIGSUSPEND_SHIM" valgrind --tool=callgrind --callgrind-out-file="$out" \
         --dump-instr=no --collect-jumps=no "${CMD[@]}"
     pid=$SPAWNED_PID
-    if ! wait_http "$URL" 120 "$pid"; then
+    if ! ready "$URL" 120 "$pid"; then
         grep -m1 -E 'INTERNAL ERROR|impossible|error' "$vlog" >"$WORK/$p.vgfail" || echo "no 200 on $URL within 120 s" >"$WORK/$p.vgfail"
         stop_pid "$pid"
         return 1
@@ -129,6 +169,7 @@ callgrind_run() {
     local ir
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
     [[ -n $ir ]] || { tail -n 30 "$vlog" >&2; die "$p: no callgrind totals in $out"; }
+    if [[ -n $KEEP_OUT ]]; then mkdir -p "$KEEP_OUT" && cp "$out" "$KEEP_OUT/callgrind-$PROTO-$p-$n.out"; fi
     echo "$ir"
 }
 for p in "${PROXIES[@]}"; do
@@ -153,7 +194,7 @@ alloc_run() {
     proxy_cmd "$p"
     spawn "$p-alloc" "$WORK/$p-alloc-$n.log" env LD_PRELOAD="$ALLOC_SHIM" ALLOC_COUNT_OUT="$out" "${CMD[@]}"
     pid=$SPAWNED_PID
-    wait_http "$URL" 10 "$pid" || die "$p with the allocation counter: no 200 on $URL within 10 s"
+    ready "$URL" 10 "$pid" || die "$p with the allocation counter: no 200 on $URL within 10 s"
     load "$n" "$WORK/h2load-alloc-$p-$n.txt" || die "$p with the allocation counter: load of $n requests failed"
     # HAProxy leaves by exit() (running the counter's destructor) on a soft stop, not on SIGTERM.
     if [[ $p == HAProxy ]]; then
@@ -176,7 +217,7 @@ for p in "${PROXIES[@]}"; do
     proxy_cmd "$p"
     spawn "$p" "$WORK/$p.log" "${CMD[@]}"
     pid=$SPAWNED_PID
-    wait_http "$URL" 10 "$pid" || die "$p: no 200 on $URL within 10 s"
+    ready "$URL" 10 "$pid" || die "$p: no 200 on $URL within 10 s"
     load 1000 "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
     spawn strace "$WORK/strace-$p.log" strace -c -f -p "$pid" -o "$WORK/strace-$p.txt"
     spid=$SPAWNED_PID
@@ -202,10 +243,11 @@ python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
     "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" \
-    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" "$BODY" >"$REPORT" <<'PY'
+    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" \
+    "$PROTO_DESC" "h2load ${H2LOAD_PROTO[*]}" "$BODY" >"$REPORT" <<'PY'
 import sys
 (machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
- ahb, ahf, abb, abf, body) = sys.argv[1:]
+ ahb, ahf, abb, abf, proto_desc, client, body) = sys.argv[1:]
 n, base = int(n), int(base)
 def per(full, b):
     return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
@@ -214,8 +256,8 @@ al_h, al_b = per(ahf, ahb), per(abf, abb)
 def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
 def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
-     f"# Cost per proxied keep-alive HTTP/1.1 request (64-byte body{', chunked' if body == 'chunked' else ''}), Breakwater vs HAProxy", "",
-     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), h2load --h1 with {clients} "
+     f"# Cost per proxied {proto_desc} request (64-byte body{', chunked' if body == 'chunked' else ''}), Breakwater vs HAProxy", "",
+     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), `{client}` with {clients} "
      f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
      f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",
      "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",

@@ -27,6 +27,9 @@ protocol ClientIO: AnyObject {
     /// Asks the HTTP/1.1 decoder to pass the chunked body of the request just handed over as
     /// received, framing included; false (nothing changes) when it cannot, or on an HTTP/2 stream.
     func keepChunkFraming() -> Bool
+    /// The HTTP/2 stream, which takes a server's head as a header block built from its bytes; nil
+    /// on HTTP/1.1.
+    var http2Stream: H2Stream? { get }
 }
 
 extension ClientIO {
@@ -34,6 +37,7 @@ extension ClientIO {
     func takeWireHead() -> HTTP1Head? { nil }
     var responseEncoder: HTTP1ResponseEncoder? { nil }
     func keepChunkFraming() -> Bool { false }
+    var http2Stream: H2Stream? { nil }
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of

@@ -1,3 +1,4 @@
+import BreakwaterHTTP1Wire
 import NIOHPACK
 import NIOHTTP1
 
@@ -57,6 +58,36 @@ enum H2MessageHeads {
         block.add(name: ":status", value: String(head.status.code))
         appendFields(head.headers, to: &block)
         return block
+    }
+
+    /// `responseBlock` for a server's head as received, without a NIOHTTP1 head in between: the
+    /// same fields (hop-by-hop and connection-specific ones and those the `connection` field names
+    /// left out, names lower-cased), each name and value read from the bytes once.
+    static func responseBlock(wire head: HTTP1Head) -> HPACKHeaders {
+        var removed = HTTP1HeadEdits()
+        HeaderHygiene.removeHopByHop(head, &removed, keepingNamed: [])
+        var block = HPACKHeaders()
+        block.reserveCapacity(head.fields.count + 1)
+        block.add(name: ":status", value: String(head.status))
+        let bytes = head.bytes
+        for (i, field) in head.fields.enumerated() where !removed.isRemoved(i) {
+            if head.nameEquals(field, lowercase: "transfer-encoding") { continue }
+            // `date` changes every second: indexed, stale dates would fill the HPACK dynamic table,
+            // which nio-http2 searches linearly for every field of every later response.
+            let indexing: HPACKIndexing = head.nameEquals(field, lowercase: "date") ? .nonIndexable : .indexable
+            block.add(name: lowercasedName(bytes[field.name]), value: HTTP1FieldText.string(bytes[field.value]),
+                      indexing: indexing)
+        }
+        return block
+    }
+
+    /// A field name (token characters only, so ASCII) in lower case, as HTTP/2 requires.
+    private static func lowercasedName(_ name: ArraySlice<UInt8>) -> String {
+        guard name.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return HTTP1FieldText.string(name) }
+        return String(unsafeUninitializedCapacity: name.count) { out in
+            for (i, b) in name.enumerated() { out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+            return name.count
+        }
     }
 
     /// Trailer fields as a header block.

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
@@ -32,6 +33,7 @@ final class H2Stream: ClientTransport, ClientIO {
     private(set) var lastReadAt: NIODeadline
     var onFirstRequestByte: (() -> Void)?
     var isHTTP2: Bool { true }
+    var http2Stream: H2Stream? { self }
     func awaitNextRequest() {}
 
     /// END_STREAM received: no more request input, no more WINDOW_UPDATE for this stream.
@@ -105,9 +107,7 @@ final class H2Stream: ClientTransport, ClientIO {
         }
         switch part {
         case .head(let head):
-            let block = H2MessageHeads.responseBlock(head)
-            bytesOut &+= H2MessageHeads.countedSize(block)
-            connection.writeFrame(.headers(.init(headers: block)), on: id, promise: promise)
+            writeHead(H2MessageHeads.responseBlock(head), promise: promise)
         case .body(.byteBuffer(let buffer)):
             releaseHeld()
             pendingOutput += buffer.readableBytes
@@ -134,6 +134,17 @@ final class H2Stream: ClientTransport, ClientIO {
                 connection.writeFrame(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), on: id, promise: promise)
             }
         }
+    }
+
+    /// The response head as a header block built by the caller (from the server's wire head).
+    func writeResponseBlock(_ block: HPACKHeaders) {
+        guard !ended, !resetSent, !sentEnd else { return }
+        writeHead(block, promise: nil)
+    }
+
+    private func writeHead(_ block: HPACKHeaders, promise: EventLoopPromise<Void>?) {
+        bytesOut &+= H2MessageHeads.countedSize(block)
+        connection.writeFrame(.headers(.init(headers: block)), on: id, promise: promise)
     }
 
     func flushResponse() {

@@ -360,8 +360,11 @@ extension HTTPProxyHandler: UpstreamDelegate {
         request.lastServerActivity = .now()
         if let encoder = io.responseEncoder {
             return responseHead(request, wire: wire, encoder: encoder)
+        } else if let stream = io.http2Stream {
+            responseHead(request, wire: wire, stream: stream)
+        } else {
+            responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
         }
-        responseHead(request, HTTP1ResponseDecoder.responseHead(wire))
         return false
     }
 
@@ -369,27 +372,9 @@ extension HTTPProxyHandler: UpstreamDelegate {
     /// bytes with the same edits (hop-by-hop fields skipped, `Connection` added) and version.
     /// True when its chunked body goes to the client as received (see `keepsChunkFraming`).
     private func responseHead(_ request: ProxyRequest, wire head: HTTP1Head, encoder: HTTP1ResponseEncoder) -> Bool {
-        guard case .waitingResponse = request.phase else { return false }
-        let now = NIODeadline.now()
-        request.responseHeadAt = now
-        request.record.tr = ms(request.connected ?? now, now)
-        let code = head.status
-        if code == 101 || code < 100 {
-            // Upgrades were stripped from the request; a switch now is a protocol error.
-            request.backend?.counters.responseErrors.wrappingIncrement(ordering: .relaxed)
-            respondLocally(request, status: 502, termination: "PH--", close: true, countAs: .none)
-            return false
-        }
-        request.responseStatus = code
-        request.record.status = code
-        observe(.response(status: code), request)
-        request.responseKeepAlive = head.keepAlive
-        let bodyless = request.clientMethod == "HEAD" || code == 204 || code == 304
-        // The parser refused malformed framing: a Content-Length here is valid, and a
-        // Transfer-Encoding ends in chunked. Read from its framing, not from value strings.
+        guard let bodyless = acceptResponseHead(request, wire: head) else { return false }
         let hasLength = head.framing.contentLength != nil
         let chunked = head.framing.chunked
-        request.responseFramed = bodyless || hasLength || chunked
 
         var edits = HTTP1HeadEdits()
         if HeaderHygiene.hasHopByHop(wire: head) { HeaderHygiene.removeHopByHop(head, &edits) }

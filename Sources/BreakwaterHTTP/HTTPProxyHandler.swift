@@ -95,7 +95,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler {
         clientAddress = facts.address
         clientPort = facts.port
         sourceAddress = facts.addressBytes
-        io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() }
+        if !io.isHTTP2 { io.onFirstRequestByte = { [weak self] in self?.firstRequestByte() } }
         if !frontend.tcpConnectionRules.isEmpty && applyConnectionRules() { return }
         // The first request's clock starts at accept (timeout http-request). An HTTP/2 stream is
         // created by its complete HEADERS frame, so it needs no timer of its own.
