@@ -13,12 +13,21 @@
 #    of REQUESTS requests; reads and writes (read/recv*/readv, write/send*/writev)
 #    per request, and all syscalls per request.
 #
+# PROTO picks what one "operation" is (same certificate, ciphers and ticket keys for both proxies):
+#   h1         keep-alive HTTP/1.1 request, clear text (default)
+#   h1tls      keep-alive HTTP/1.1 request over TLS 1.3 (h2load --h1, ALPN http/1.1)
+#   handshake  one TLS 1.3 connection: full handshake + 1 GET + close (bench/lib/tls_conns.py,
+#              one connection after another)
+#   resumed    the same with the previous connection's session ticket (resumed handshake)
+#
 # Env knobs:
-#   REQUESTS        requests of the measured run           (default 10000)
-#   BASE_REQUESTS   requests of the baseline run           (default 1000)
+#   PROTO           h1 | h1tls | handshake | resumed       (default h1)
+#   REQUESTS        operations of the measured run         (default 10000; 300 for handshake/resumed)
+#   BASE_REQUESTS   operations of the baseline run         (default 1000; 50 for handshake/resumed)
 #   CLIENTS         keep-alive client connections          (default 8)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
 #   NETNS           1 (default): run in a private network namespace; 0: don't
+#   CALLGRIND_KEEP  directory to copy the callgrind profiles into (callgrind_annotate them later)
 set -euo pipefail
 export LC_ALL=C
 
@@ -29,15 +38,21 @@ source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
 
-REQUESTS=${REQUESTS:-10000}
-BASE_REQUESTS=${BASE_REQUESTS:-1000}
+PROTO=${PROTO:-h1}
+case $PROTO in
+h1 | h1tls) UNIT=request DEF_N=10000 DEF_BASE=1000 ;;
+handshake | resumed) UNIT=connection DEF_N=300 DEF_BASE=50 ;;
+*) die "PROTO must be h1, h1tls, handshake or resumed" ;;
+esac
+REQUESTS=${REQUESTS:-$DEF_N}
+BASE_REQUESTS=${BASE_REQUESTS:-$DEF_BASE}
 CLIENTS=${CLIENTS:-8}
 for v in REQUESTS BASE_REQUESTS CLIENTS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
 done
 ((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
 
-ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client openssl:openssl valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc
 resolve_breakwater "$REPO_ROOT"
 enter_netns "${BASH_SOURCE[0]}" "$@"
 
@@ -49,6 +64,21 @@ clamp_maxconn 10000 100
 mapfile -t PORTS < <(free_ports 2)
 NGX_PORT=${PORTS[0]} FE_PORT=${PORTS[1]}
 URL=http://127.0.0.1:$FE_PORT/64
+BIND_TLS=""
+if [[ $PROTO != h1 ]]; then
+    # bench/tls.sh's certificate (EC P-256) and bind line: ALPN, ticket keys shared by both proxies.
+    TLS=$WORK/tls
+    mkdir -p "$TLS"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>"$TLS/openssl.log" ||
+        { cat "$TLS/openssl.log" >&2; die "openssl could not make the certificate"; }
+    cat "$TLS/cert.pem" "$TLS/key.pem" >"$TLS/site.pem"
+    for _ in 1 2 3; do openssl rand -base64 48; done >"$TLS/tickets.key"
+    chmod 600 "$TLS/site.pem" "$TLS/tickets.key" "$TLS/key.pem"
+    BIND_TLS=" ssl crt $TLS/site.pem alpn h2,http/1.1 tls-ticket-keys $TLS/tickets.key"
+    URL=https://127.0.0.1:$FE_PORT/64
+fi
 PROXIES=(HAProxy Breakwater)
 
 # ------------------------------------------------------------- backend ----
@@ -69,7 +99,7 @@ defaults
     http-reuse safe
 
 frontend fe
-    bind 127.0.0.1:$FE_PORT
+    bind 127.0.0.1:$FE_PORT$BIND_TLS
     default_backend be
 
 backend be
@@ -94,7 +124,14 @@ proxy_cmd() { # proxy_cmd NAME -> CMD array
     esac
 }
 
-load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unless all succeed
+load() { # load N OUT: N operations (PROTO); fails unless all succeed
+    if [[ $UNIT == connection ]]; then
+        local mode=new
+        [[ $PROTO == resumed ]] && mode=resumed
+        python3 "$BENCH_DIR/lib/tls_conns.py" 127.0.0.1 "$FE_PORT" /64 "$1" "$mode" >"$2" 2>&1 ||
+            { cat "$2" >&2; log "tls_conns.py: not all of $1 connections succeeded ($mode)"; return 1; }
+        return 0
+    fi
     h2load --h1 -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
     local ok
     ok=$(awk '/^requests:/ {print $8; exit}' "$2")
@@ -119,6 +156,10 @@ callgrind_run() {
     fi
     load "$n" "$WORK/h2load-vg-$p-$n.txt" || die "$p under valgrind: load of $n requests failed"
     stop_pid "$pid"
+    if [[ -n ${CALLGRIND_KEEP:-} ]]; then
+        mkdir -p "$CALLGRIND_KEEP"
+        cp "$out" "$CALLGRIND_KEEP/callgrind-$PROTO-$p-$n.out"
+    fi
     local ir
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
     [[ -n $ir ]] || { tail -n 30 "$vlog" >&2; die "$p: no callgrind totals in $out"; }
@@ -167,7 +208,7 @@ for p in "${PROXIES[@]}"; do
     spawn "$p" "$WORK/$p.log" "${CMD[@]}"
     pid=$SPAWNED_PID
     wait_http "$URL" 10 "$pid" || die "$p: no 200 on $URL within 10 s"
-    load 1000 "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
+    load "$BASE_REQUESTS" "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
     spawn strace "$WORK/strace-$p.log" strace -c -f -p "$pid" -o "$WORK/strace-$p.txt"
     spid=$SPAWNED_PID
     sleep 1 # attach to every thread before the load starts
@@ -188,34 +229,47 @@ done
 MACHINE=$(machine_line "$(tool_version haproxy -v)" "$(tool_version valgrind --version)" "$(tool_version h2load --version)")
 mkdir -p "$BENCH_DIR/out"
 REPORT=$BENCH_DIR/out/callgrind-$(date -u +%Y%m%dT%H%M%SZ).md
-python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
+python3 - "$PROTO" "$UNIT" "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
     "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" \
     "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" >"$REPORT" <<'PY'
 import sys
-(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
+(proto, unit, machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
  ahb, ahf, abb, abf) = sys.argv[1:]
 n, base = int(n), int(base)
 def per(full, b):
     return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
 ir_h, ir_b = per(hf, hb), per(bf, bb)
+TITLES = {
+    "h1": "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy",
+    "h1tls": "# Cost per proxied keep-alive HTTP/1.1 request over TLS 1.3 (64-byte body), Breakwater vs HAProxy",
+    "handshake": "# Cost per TLS 1.3 connection with a full handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
+    "resumed": "# Cost per TLS 1.3 connection with a resumed handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
+}
+LOADS = {
+    "h1": f"h2load --h1 with {clients} keep-alive connections",
+    "h1tls": f"h2load --h1 over TLS 1.3 (EC P-256 certificate, ALPN http/1.1) with {clients} keep-alive connections",
+    "handshake": "bench/lib/tls_conns.py: one connection after another, each a full TLS 1.3 handshake "
+                 "(EC P-256, X25519), one GET, close",
+    "resumed": "bench/lib/tls_conns.py: one connection after another, each resuming the previous one's "
+               "session ticket (TLS 1.3 PSK + ECDHE), one GET, close",
+}
 al_h, al_b = per(ahf, ahb), per(abf, abb)
 def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
 def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
-     "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy", "",
-     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), h2load --h1 with {clients} "
-     f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
+     TITLES[proto], "",
+     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), {LOADS[proto]}. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
      f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",
      "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",
-     f"| instructions per request (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
+     f"| instructions per {unit} (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
      f"**{'n/a' if ir_h is None or ir_b is None else f'{ir_b / ir_h:.2f}x'}** |",
-     f"| heap allocations per request (LD_PRELOAD counter) | {al_h:.2f} | {al_b:.2f} | "
+     f"| heap allocations per {unit} (LD_PRELOAD counter) | {al_h:.2f} | {al_b:.2f} | "
      f"{'n/a' if al_h < 0.01 else f'{al_b / al_h:.2f}x'} |",
-     f"| reads + writes per request (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
-     f"| syscalls per request (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
-     "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} requests).",
+     f"| reads + writes per {unit} (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
+     f"| syscalls per {unit} (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
+     "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} {unit}s).",
      *[f"\n**{x}**" for x in (note_h, note_b) if x],
      "", f"Breakwater binary: `{bw_bin}`", "", "<details><summary>strace -c tables</summary>", ""]
 for name, f in (("HAProxy", sh), ("Breakwater", sb)):
