@@ -9,7 +9,8 @@ profiles over the same libssl can be compared line by line.
 """
 import re, subprocess, sys
 
-LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([\d.]+%\)\s+)?(\S.*?)\s*$")
+LINE = re.compile(r"^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(\S.*?)\s*$")
+RUN_DIR = re.compile(r"/tmp/bw-bench-callgrind\.[^/]+/")  # each run's own copy of the binary
 
 
 def costs(path, inclusive):
@@ -22,7 +23,8 @@ def costs(path, inclusive):
             continue
         m = LINE.match(line)
         if m:
-            table[m.group(2)] = table.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+            name = RUN_DIR.sub("", m.group(2))
+            table[name] = table.get(name, 0) + int(m.group(1).replace(",", ""))
     return table
 
 
