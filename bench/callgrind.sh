@@ -68,14 +68,7 @@ BIND_TLS=""
 if [[ $PROTO != h1 ]]; then
     # bench/tls.sh's certificate (EC P-256) and bind line: ALPN, ticket keys shared by both proxies.
     TLS=$WORK/tls
-    mkdir -p "$TLS"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-        -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>"$TLS/openssl.log" ||
-        { cat "$TLS/openssl.log" >&2; die "openssl could not make the certificate"; }
-    cat "$TLS/cert.pem" "$TLS/key.pem" >"$TLS/site.pem"
-    for _ in 1 2 3; do openssl rand -base64 48; done >"$TLS/tickets.key"
-    chmod 600 "$TLS/site.pem" "$TLS/tickets.key" "$TLS/key.pem"
+    make_tls_site "$TLS"
     BIND_TLS=" ssl crt $TLS/site.pem alpn h2,http/1.1 tls-ticket-keys $TLS/tickets.key"
     URL=https://127.0.0.1:$FE_PORT/64
 fi

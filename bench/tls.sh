@@ -62,14 +62,7 @@ URL=https://127.0.0.1:$FE_PORT/64
 
 # ------------------------------------------------- certificate and keys ----
 TLS=$WORK/tls
-mkdir -p "$TLS"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-    -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>"$TLS/openssl.log" ||
-    { cat "$TLS/openssl.log" >&2; die "openssl could not make the certificate"; }
-cat "$TLS/cert.pem" "$TLS/key.pem" >"$TLS/site.pem"
-for _ in 1 2 3; do openssl rand -base64 48; done >"$TLS/tickets.key"
-chmod 600 "$TLS/site.pem" "$TLS/tickets.key" "$TLS/key.pem"
+make_tls_site "$TLS"
 CERT_DESC=$(openssl x509 -in "$TLS/cert.pem" -noout -text | awk '/Public Key Algorithm|NIST CURVE|ASN1 OID/ {sub(/^ +/, ""); printf "%s; ", $0}')
 
 # ------------------------------------------------------------- backend ----

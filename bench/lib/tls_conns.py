@@ -8,13 +8,11 @@ one; `resumed` offers the session ticket of the previous connection, so all but 
 """
 import socket, ssl, sys
 
+import bench_http
+
 host, port, path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-ctx.set_alpn_protocols(["http/1.1"])
+req = bench_http.get_request(host, path)
+ctx = bench_http.tls_client_context()
 
 
 def one(session):
@@ -27,15 +25,7 @@ def one(session):
             if not chunk:
                 return None, False
             buf += chunk
-            head, sep, body = buf.partition(b"\r\n\r\n")
-            if not sep:
-                continue
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            if len(body) >= length:
+            if bench_http.complete(buf):
                 reused = s.session_reused
                 sess = s.session if mode == "resumed" else None
                 s.close()
