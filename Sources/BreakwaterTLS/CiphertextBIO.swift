@@ -9,9 +9,10 @@ import NIOCore
 ///   buffer is held only while OpenSSL has not consumed it, so NIO can reuse its receive buffer.
 /// * Outbound: OpenSSL's records are appended to one `ByteBuffer` that the handler writes to the
 ///   socket as it is (a memory BIO cost a copy in and a copy out into a fresh buffer per flush). It is
-///   sized from the plaintext of the flush and handed over whole: nothing is kept between flushes, so
-///   an idle connection holds no ciphertext buffer (the two memory BIOs kept theirs, grown to the
-///   largest read and the largest flush, for the connection's life).
+///   sized from the plaintext of the flush and handed over whole. Only a small one (at most
+///   `reusableOutboundCapacity`) is kept, to be written into again once the socket has released it;
+///   the two memory BIOs kept theirs, grown to the largest read and the largest flush, for the
+///   connection's life.
 ///
 /// The BIO's data pointer is this object, unretained: the handler owns both it and the `SSL *`
 /// (which owns the BIO) and frees the `SSL *` first. Event-loop only.
