@@ -13,22 +13,27 @@
 #    of REQUESTS requests; reads and writes (read/recv*/readv, write/send*/writev)
 #    per request, and all syscalls per request.
 #
+# PROTO picks what one "operation" is (same certificate, ciphers and ticket keys for both proxies):
+#   h1         keep-alive HTTP/1.1 request, clear text (default)
+#   h1tls      keep-alive HTTP/1.1 request over TLS 1.3 (h2load --h1, ALPN http/1.1)
+#   h2c        HTTP/2 request with prior knowledge on a clear-text `proto h2` bind (h2load -m STREAMS)
+#   h2         HTTP/2 request over TLS 1.3 (ALPN h2, h2load -m STREAMS)
+#   handshake  one TLS 1.3 connection: full handshake + 1 GET + close (bench/lib/tls_conns.py,
+#              one connection after another)
+#   resumed    the same with the previous connection's session ticket (resumed handshake)
+#
 # Env knobs:
-#   REQUESTS        requests of the measured run           (default 10000)
-#   BASE_REQUESTS   requests of the baseline run           (default 1000)
+#   PROTO           h1 | h1tls | h2c | h2 | handshake | resumed (default h1)
+#   REQUESTS        operations of the measured run         (default 10000; 300 for handshake/resumed)
+#   BASE_REQUESTS   operations of the baseline run         (default 1000; 50 for handshake/resumed)
 #   CLIENTS         keep-alive client connections          (default 8)
-#   PROTO           h1 (default): HTTP/1.1 (h2load --h1); h2c: HTTP/2 with prior knowledge on a
-#                   clear-text `proto h2` bind; h2: HTTP/2 over TLS 1.3 (`ssl crt ... alpn h2`,
-#                   the same EC P-256 certificate for both proxies). Handshakes cancel out as
-#                   connection set-up does (the same CLIENTS connections in both runs).
 #   STREAMS         HTTP/2 concurrent streams per connection (h2load -m) (default 10)
-#   KEEP_OUT        a directory: both runs' callgrind outputs are copied there as
-#                   callgrind-PROTO-PROXY-N.out (for bench/lib/callgrind_groups.py)
-#   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
-#   NETNS           1 (default): run in a private network namespace; 0: don't
 #   BODY            length (default): nginx answers with Content-Length; chunked: the same 64
 #                   bytes chunked (nginx's /c64), so the proxies frame a chunked response
-#   KEEP            a directory: copy the callgrind.out files there (for callgrind_annotate per function)
+#   KEEP            a directory: both runs' callgrind profiles are copied there as
+#                   callgrind-PROTO-PROXY-N.out (for bench/lib/callgrind_diff.py)
+#   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
+#   NETNS           1 (default): run in a private network namespace; 0: don't
 set -euo pipefail
 export LC_ALL=C
 
@@ -39,19 +44,28 @@ source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
 
-REQUESTS=${REQUESTS:-10000}
-BASE_REQUESTS=${BASE_REQUESTS:-1000}
-CLIENTS=${CLIENTS:-8}
 PROTO=${PROTO:-h1}
+case $PROTO in
+h1 | h1tls | h2c | h2) UNIT=request DEF_N=10000 DEF_BASE=1000 ;;
+handshake | resumed) UNIT=connection DEF_N=300 DEF_BASE=50 ;;
+*) die "PROTO must be h1, h1tls, h2c, h2, handshake or resumed" ;;
+esac
+REQUESTS=${REQUESTS:-$DEF_N}
+BASE_REQUESTS=${BASE_REQUESTS:-$DEF_BASE}
+CLIENTS=${CLIENTS:-8}
 STREAMS=${STREAMS:-10}
-KEEP_OUT=${KEEP_OUT:-}
-case $PROTO in h1 | h2c | h2) ;; *) die "PROTO must be h1, h2c or h2" ;; esac
+KEEP=${KEEP:-}
+case ${BODY:=length} in
+length) BODY_PATH=/64 ;;
+chunked) BODY_PATH=/c64 ;;
+*) die "BODY must be length or chunked" ;;
+esac
 for v in REQUESTS BASE_REQUESTS CLIENTS STREAMS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
 done
 ((REQUESTS > BASE_REQUESTS)) || die "REQUESTS must be larger than BASE_REQUESTS"
 
-ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc openssl:openssl
+ensure_pkgs haproxy:haproxy nginx:nginx h2load:nghttp2-client openssl:openssl valgrind:valgrind strace:strace strip:binutils curl:curl python3:python3 gcc:gcc
 resolve_breakwater "$REPO_ROOT"
 enter_netns "${BASH_SOURCE[0]}" "$@"
 
@@ -62,29 +76,22 @@ clamp_maxconn 10000 100
 
 mapfile -t PORTS < <(free_ports 2)
 NGX_PORT=${PORTS[0]} FE_PORT=${PORTS[1]}
-case ${BODY:=length} in
-length) BODY_PATH=/64 ;;
-chunked) BODY_PATH=/c64 ;;
-*) die "BODY must be length or chunked" ;;
+URL=http://127.0.0.1:$FE_PORT$BODY_PATH
+BIND_TLS="" CURL_PROTO=() H2LOAD_PROTO=(--h1)
+case $PROTO in
+h2c)
+    BIND_TLS=" proto h2" CURL_PROTO=(--http2-prior-knowledge) H2LOAD_PROTO=(-m "$STREAMS")
+    ;;
+h1tls | h2 | handshake | resumed)
+    # bench/tls.sh's certificate (EC P-256) and bind line: ALPN, ticket keys shared by both proxies.
+    TLS=$WORK/tls
+    make_tls_site "$TLS"
+    BIND_TLS=" ssl crt $TLS/site.pem alpn h2,http/1.1 tls-ticket-keys $TLS/tickets.key"
+    URL=https://127.0.0.1:$FE_PORT$BODY_PATH CURL_PROTO=(-k)
+    [[ $PROTO == h2 ]] && CURL_PROTO=(-k --http2) H2LOAD_PROTO=(-m "$STREAMS")
+    ;;
 esac
 PROXIES=(HAProxy Breakwater)
-# The frontend's bind line, the client's URL and how curl and h2load speak to it, per PROTO.
-case $PROTO in
-h1)
-    URL=http://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT"
-    CURL_PROTO=() H2LOAD_PROTO=(--h1) PROTO_DESC="keep-alive HTTP/1.1"
-    ;;
-h2c)
-    URL=http://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT proto h2"
-    CURL_PROTO=(--http2-prior-knowledge) H2LOAD_PROTO=(-m "$STREAMS") PROTO_DESC="HTTP/2 (h2c, prior knowledge)"
-    ;;
-h2)
-    TLS=$WORK/tls
-    make_test_cert "$TLS"
-    URL=https://127.0.0.1:$FE_PORT$BODY_PATH BIND="bind 127.0.0.1:$FE_PORT ssl crt $TLS/site.pem alpn h2"
-    CURL_PROTO=(-k --http2) H2LOAD_PROTO=(-m "$STREAMS") PROTO_DESC="HTTP/2 over TLS 1.3 (EC P-256)"
-    ;;
-esac
 # ready URL TIMEOUT_S PID: the frontend answers 200 in the PROTO's own protocol.
 ready() {
     local timeout_us=$(($2 * 1000000)) start code
@@ -116,7 +123,7 @@ defaults
     http-reuse safe
 
 frontend fe
-    $BIND
+    bind 127.0.0.1:$FE_PORT$BIND_TLS
     default_backend be
 
 backend be
@@ -141,7 +148,14 @@ proxy_cmd() { # proxy_cmd NAME -> CMD array
     esac
 }
 
-load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unless all succeed
+load() { # load N OUT: N operations (PROTO); fails unless all succeed
+    if [[ $UNIT == connection ]]; then
+        local mode=new
+        [[ $PROTO == resumed ]] && mode=resumed
+        python3 "$BENCH_DIR/lib/tls_conns.py" 127.0.0.1 "$FE_PORT" "$BODY_PATH" "$1" "$mode" >"$2" 2>&1 ||
+            { cat "$2" >&2; log "tls_conns.py: not all of $1 connections succeeded ($mode)"; return 1; }
+        return 0
+    fi
     h2load "${H2LOAD_PROTO[@]}" -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
     local ok
     ok=$(awk '/^requests:/ {print $8; exit}' "$2")
@@ -166,19 +180,19 @@ callgrind_run() {
     fi
     load "$n" "$WORK/h2load-vg-$p-$n.txt" || die "$p under valgrind: load of $n requests failed"
     stop_pid "$pid"
+    if [[ -n $KEEP ]]; then
+        mkdir -p "$KEEP"
+        cp "$out" "$KEEP/callgrind-$PROTO-$p-$n.out"
+    fi
     local ir
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
     [[ -n $ir ]] || { tail -n 30 "$vlog" >&2; die "$p: no callgrind totals in $out"; }
-    if [[ -n $KEEP_OUT ]]; then mkdir -p "$KEEP_OUT" && cp "$out" "$KEEP_OUT/callgrind-$PROTO-$p-$n.out"; fi
     echo "$ir"
 }
 for p in "${PROXIES[@]}"; do
     log "$p under callgrind: $BASE_REQUESTS then $REQUESTS requests"
     if IR[$p.base]=$(callgrind_run "$p" "$BASE_REQUESTS") && IR[$p.full]=$(callgrind_run "$p" "$REQUESTS"); then
         log "$p: Ir ${IR[$p.base]} ($BASE_REQUESTS req) / ${IR[$p.full]} ($REQUESTS req)"
-        if [[ -n ${KEEP:-} ]]; then
-            mkdir -p "$KEEP" && cp "$WORK"/callgrind-"$p"-*.out "$KEEP"/ && log "callgrind.out files of $p kept in $KEEP"
-        fi
     else
         IR[$p.base]=NA IR[$p.full]=NA
         IR_NOTE[$p]="$p could not run under valgrind: $(sed -n 1p "$WORK/$p.vgfail")"
@@ -218,7 +232,7 @@ for p in "${PROXIES[@]}"; do
     spawn "$p" "$WORK/$p.log" "${CMD[@]}"
     pid=$SPAWNED_PID
     ready "$URL" 10 "$pid" || die "$p: no 200 on $URL within 10 s"
-    load 1000 "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
+    load "$BASE_REQUESTS" "$WORK/h2load-warm-$p.txt" || die "$p: warm-up load failed"
     spawn strace "$WORK/strace-$p.log" strace -c -f -p "$pid" -o "$WORK/strace-$p.txt"
     spid=$SPAWNED_PID
     sleep 1 # attach to every thread before the load starts
@@ -239,35 +253,51 @@ done
 MACHINE=$(machine_line "$(tool_version haproxy -v)" "$(tool_version valgrind --version)" "$(tool_version h2load --version)")
 mkdir -p "$BENCH_DIR/out"
 REPORT=$BENCH_DIR/out/callgrind-$(date -u +%Y%m%dT%H%M%SZ).md
-python3 - "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
+python3 - "$PROTO" "$UNIT" "$MACHINE" "$REQUESTS" "$BASE_REQUESTS" "$CLIENTS" "$BREAKWATER_BIN" \
     "${IR[HAProxy.base]}" "${IR[HAProxy.full]}" "${IR[Breakwater.base]}" "${IR[Breakwater.full]}" \
     "${SYS[HAProxy.rw]}" "${SYS[HAProxy.all]}" "${SYS[Breakwater.rw]}" "${SYS[Breakwater.all]}" "$NETNS_NOTE" \
     "$WORK/strace-HAProxy.txt" "$WORK/strace-Breakwater.txt" "${IR_NOTE[HAProxy]:-}" "${IR_NOTE[Breakwater]:-}" \
-    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" \
-    "$PROTO_DESC" "h2load ${H2LOAD_PROTO[*]}" "$BODY" >"$REPORT" <<'PY'
+    "${AL[HAProxy.base]}" "${AL[HAProxy.full]}" "${AL[Breakwater.base]}" "${AL[Breakwater.full]}" "$BODY" "$STREAMS" >"$REPORT" <<'PY'
 import sys
-(machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
- ahb, ahf, abb, abf, proto_desc, client, body) = sys.argv[1:]
+(proto, unit, machine, n, base, clients, bw_bin, hb, hf, bb, bf, hrw, hall, brw, ball, netns, sh, sb, note_h, note_b,
+ ahb, ahf, abb, abf, body, streams) = sys.argv[1:]
 n, base = int(n), int(base)
 def per(full, b):
     return None if "NA" in (full, b) else (int(full) - int(b)) / (n - base)
 ir_h, ir_b = per(hf, hb), per(bf, bb)
+TITLES = {
+    "h1": "# Cost per proxied keep-alive HTTP/1.1 request (64-byte body), Breakwater vs HAProxy",
+    "h1tls": "# Cost per proxied keep-alive HTTP/1.1 request over TLS 1.3 (64-byte body), Breakwater vs HAProxy",
+    "h2c": "# Cost per proxied HTTP/2 request, clear text with prior knowledge (64-byte body), Breakwater vs HAProxy",
+    "h2": "# Cost per proxied HTTP/2 request over TLS 1.3 (64-byte body), Breakwater vs HAProxy",
+    "handshake": "# Cost per TLS 1.3 connection with a full handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
+    "resumed": "# Cost per TLS 1.3 connection with a resumed handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
+}
+LOADS = {
+    "h1": f"h2load --h1 with {clients} keep-alive connections",
+    "h1tls": f"h2load --h1 over TLS 1.3 (EC P-256 certificate, ALPN http/1.1) with {clients} keep-alive connections",
+    "h2c": f"h2load -m{streams} (prior knowledge, `bind ... proto h2`) with {clients} connections",
+    "h2": f"h2load -m{streams} over TLS 1.3 (EC P-256 certificate, ALPN h2) with {clients} connections",
+    "handshake": "bench/lib/tls_conns.py: one connection after another, each a full TLS 1.3 handshake "
+                 "(EC P-256, X25519), one GET, close",
+    "resumed": "bench/lib/tls_conns.py: one connection after another, each resuming the previous one's "
+               "session ticket (TLS 1.3 PSK + ECDHE), one GET, close",
+}
 al_h, al_b = per(ahf, ahb), per(abf, abb)
 def fmt(v): return "n/a" if v is None else f"{v:,.0f}"
 def raw(v): return v if v == "NA" else f"{int(v):,}"
 o = [f"machine: {machine}", "",
-     f"# Cost per proxied {proto_desc} request (64-byte body{', chunked' if body == 'chunked' else ''}), Breakwater vs HAProxy", "",
-     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), `{client}` with {clients} "
-     f"keep-alive connections. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
+     TITLES[proto].replace("64-byte body", "64-byte body, chunked") if body == "chunked" else TITLES[proto], "",
+     f"Same config for both (`nbthread 1`, `http-reuse safe`, one nginx server), {LOADS[proto]}. Instructions = user-space Ir under callgrind, (Ir({n}) - Ir({base})) / {n - base}. "
      f"Syscalls = `strace -c -f` attached for a {n}-request run. {netns}.", "",
      "| figure | HAProxy | Breakwater | Breakwater/HAProxy |", "|---|---:|---:|---:|",
-     f"| instructions per request (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
+     f"| instructions per {unit} (callgrind) | {fmt(ir_h)} | {fmt(ir_b)} | "
      f"**{'n/a' if ir_h is None or ir_b is None else f'{ir_b / ir_h:.2f}x'}** |",
-     f"| heap allocations per request (LD_PRELOAD counter) | {al_h:.2f} | {al_b:.2f} | "
+     f"| heap allocations per {unit} (LD_PRELOAD counter) | {al_h:.2f} | {al_b:.2f} | "
      f"{'n/a' if al_h < 0.01 else f'{al_b / al_h:.2f}x'} |",
-     f"| reads + writes per request (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
-     f"| syscalls per request (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
-     "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} requests).",
+     f"| reads + writes per {unit} (strace) | {int(hrw) / n:.2f} | {int(brw) / n:.2f} | {int(brw) / max(1, int(hrw)):.2f}x |",
+     f"| syscalls per {unit} (strace) | {int(hall) / n:.2f} | {int(ball) / n:.2f} | {int(ball) / max(1, int(hall)):.2f}x |",
+     "", f"Raw Ir: HAProxy {raw(hb)} / {raw(hf)}; Breakwater {raw(bb)} / {raw(bf)} ({base} / {n} {unit}s).",
      *[f"\n**{x}**" for x in (note_h, note_b) if x],
      "", f"Breakwater binary: `{bw_bin}`", "", "<details><summary>strace -c tables</summary>", ""]
 for name, f in (("HAProxy", sh), ("Breakwater", sb)):

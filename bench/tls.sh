@@ -62,9 +62,7 @@ URL=https://127.0.0.1:$FE_PORT/64
 
 # ------------------------------------------------- certificate and keys ----
 TLS=$WORK/tls
-make_test_cert "$TLS"
-for _ in 1 2 3; do openssl rand -base64 48; done >"$TLS/tickets.key"
-chmod 600 "$TLS/tickets.key"
+make_tls_site "$TLS"
 CERT_DESC=$(openssl x509 -in "$TLS/cert.pem" -noout -text | awk '/Public Key Algorithm|NIST CURVE|ASN1 OID/ {sub(/^ +/, ""); printf "%s; ", $0}')
 
 # ------------------------------------------------------------- backend ----

@@ -9,9 +9,10 @@ import NIOCore
 ///   buffer is held only while OpenSSL has not consumed it, so NIO can reuse its receive buffer.
 /// * Outbound: OpenSSL's records are appended to one `ByteBuffer` that the handler writes to the
 ///   socket as it is (a memory BIO cost a copy in and a copy out into a fresh buffer per flush). It is
-///   sized from the plaintext of the flush and handed over whole: nothing is kept between flushes, so
-///   an idle connection holds no ciphertext buffer (the two memory BIOs kept theirs, grown to the
-///   largest read and the largest flush, for the connection's life).
+///   sized from the plaintext of the flush and handed over whole. Only a small one (at most
+///   `reusableOutboundCapacity`) is kept, to be written into again once the socket has released it;
+///   the two memory BIOs kept theirs, grown to the largest read and the largest flush, for the
+///   connection's life.
 ///
 /// The BIO's data pointer is this object, unretained: the handler owns both it and the `SSL *`
 /// (which owns the BIO) and frees the `SSL *` first. Event-loop only.
@@ -22,11 +23,16 @@ final class CiphertextBIO {
     private var inbound: ByteBuffer?
     /// Ciphertext OpenSSL produced that is not yet handed to the socket.
     private var outbound: ByteBuffer?
+    /// The last small buffer handed to the socket: once the socket has written and released it, the
+    /// next flush writes into its storage again instead of allocating (two mallocs per flush).
+    private var spareOutbound: ByteBuffer?
     private let allocator: ByteBufferAllocator
 
     /// First allocation for records written without a reservation (handshake flights, alerts,
     /// close_notify); it grows if a certificate chain needs more.
     static let unreservedOutboundCapacity = 1024
+    /// Largest ciphertext buffer kept between flushes (a short response; an idle connection holds it).
+    static let reusableOutboundCapacity = 2048
 
     init?(allocator: ByteBufferAllocator) {
         guard let method = Self.method else { return nil }
@@ -80,7 +86,7 @@ final class CiphertextBIO {
     /// Makes room for `bytes` more ciphertext, so one flush of many records allocates once.
     func reserveOutbound(_ bytes: Int) {
         if outbound == nil {
-            outbound = allocator.buffer(capacity: bytes)
+            outbound = takeSpare(minimumCapacity: bytes) ?? allocator.buffer(capacity: bytes)
         } else {
             outbound!.reserveCapacity(minimumWritableBytes: bytes)
         }
@@ -88,7 +94,8 @@ final class CiphertextBIO {
 
     fileprivate func write(from bytes: UnsafeRawBufferPointer) {
         if outbound == nil {
-            outbound = allocator.buffer(capacity: max(bytes.count, Self.unreservedOutboundCapacity))
+            let capacity = max(bytes.count, Self.unreservedOutboundCapacity)
+            outbound = takeSpare(minimumCapacity: capacity) ?? allocator.buffer(capacity: capacity)
         }
         outbound!.writeBytes(bytes)
     }
@@ -98,7 +105,17 @@ final class CiphertextBIO {
     func takeOutbound() -> ByteBuffer? {
         guard let out = outbound, out.readableBytes > 0 else { return nil }
         outbound = nil
+        if out.capacity <= Self.reusableOutboundCapacity { spareOutbound = out }
         return out
+    }
+
+    /// The spare buffer, emptied, if it is large enough; `clear()` keeps its storage only when the
+    /// socket no longer holds it (otherwise it allocates, as a new buffer would).
+    private func takeSpare(minimumCapacity: Int) -> ByteBuffer? {
+        guard var spare = spareOutbound, spare.capacity >= minimumCapacity else { return nil }
+        spareOutbound = nil
+        spare.clear()
+        return spare
     }
 }
 

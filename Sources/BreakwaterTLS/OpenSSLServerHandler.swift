@@ -368,60 +368,69 @@ public final class OpenSSLServerHandler: ChannelDuplexHandler, RemovableChannelH
     private func flushPlaintext(context: ChannelHandlerContext) {
         flushRequested = false
         guard !pending.isEmpty else { return }
-        let writes = pending
-        pending.removeAll(keepingCapacity: true)
-        let promises = writes.compactMap(\.promise)  // no allocation without promises (keep-alive path)
+        // `pending` is encrypted in place and emptied before anything can call back into write():
+        // a copy of it would make `removeAll(keepingCapacity:)` allocate new storage on every flush.
         var plaintext = 0
-        for w in writes { plaintext += w.buffer.readableBytes }
-        cipher.reserveOutbound(Self.ciphertextBound(plaintext: plaintext))
-        var ok = true
-        if writes.count == 1 {
-            ok = encrypt(writes[0].buffer)
-        } else {
-            // Coalesce: small buffers are copied into `staging` until the next would overflow a
-            // record; a buffer of a whole record or more goes to SSL_write as it is.
-            var stage = staging ?? context.channel.allocator.buffer(capacity: 1024)
-            staging = nil
-            stage.clear()
-            for (buffer, _) in writes where ok {
-                if stage.readableBytes + buffer.readableBytes <= Self.maxRecord {
-                    stage.writeImmutableBuffer(buffer)
-                    continue
-                }
-                if stage.readableBytes > 0 {
-                    ok = encrypt(stage)
-                    stage.clear()
-                }
-                if buffer.readableBytes >= Self.maxRecord {
-                    ok = ok && encrypt(buffer)
-                } else {
-                    stage.writeImmutableBuffer(buffer)
-                }
+        var promiseCount = 0
+        var firstPromise: EventLoopPromise<Void>?
+        for w in pending {
+            plaintext += w.buffer.readableBytes
+            if let p = w.promise {
+                promiseCount += 1
+                if firstPromise == nil { firstPromise = p }
             }
-            if ok, stage.readableBytes > 0 { ok = encrypt(stage) }
-            stage.clear()
-            staging = stage
         }
+        // No array at all for the keep-alive path (no promises) or one promise.
+        let promises = promiseCount > 1 ? pending.compactMap(\.promise) : []
+        cipher.reserveOutbound(Self.ciphertextBound(plaintext: plaintext))
+        let ok = pending.count == 1 ? encrypt(pending[0].buffer) : encryptCoalesced(context: context)
+        pending.removeAll(keepingCapacity: true)
         if !ok {
             let reason = TLSServerContext.lastError()
+            if promiseCount == 1 { firstPromise?.fail(TLSError.protocolError(reason: reason)) }
             for p in promises { p.fail(TLSError.protocolError(reason: reason)) }
             state = .closed
             context.fireErrorCaught(TLSError.protocolError(reason: reason))
             context.close(promise: nil)
             return
         }
-        if promises.isEmpty {
-            flushCiphertext(context: context, promise: nil)
-        } else if promises.count == 1 {
-            flushCiphertext(context: context, promise: promises[0])
+        if promiseCount <= 1 {
+            flushCiphertext(context: context, promise: firstPromise)
         } else {
             let p = context.eventLoop.makePromise(of: Void.self)
-            let all = promises
             p.futureResult.whenComplete { result in
-                for q in all { q.completeWith(result) }
+                for q in promises { q.completeWith(result) }
             }
             flushCiphertext(context: context, promise: p)
         }
+    }
+
+    /// Coalesces `pending`: small buffers are copied into `staging` until the next would overflow a
+    /// record; a buffer of a whole record or more goes to SSL_write as it is.
+    private func encryptCoalesced(context: ChannelHandlerContext) -> Bool {
+        var stage = staging ?? context.channel.allocator.buffer(capacity: 1024)
+        staging = nil
+        stage.clear()
+        var ok = true
+        for (buffer, _) in pending where ok {
+            if stage.readableBytes + buffer.readableBytes <= Self.maxRecord {
+                stage.writeImmutableBuffer(buffer)
+                continue
+            }
+            if stage.readableBytes > 0 {
+                ok = encrypt(stage)
+                stage.clear()
+            }
+            if buffer.readableBytes >= Self.maxRecord {
+                ok = ok && encrypt(buffer)
+            } else {
+                stage.writeImmutableBuffer(buffer)
+            }
+        }
+        if ok, stage.readableBytes > 0 { ok = encrypt(stage) }
+        stage.clear()
+        staging = stage
+        return ok
     }
 
     /// Room for the records of `plaintext` bytes: per record a header, an explicit IV or nonce, a tag

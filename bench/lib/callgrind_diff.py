@@ -3,7 +3,11 @@
 run): (cost(long) - cost(short)) / (requests(long) - requests(short)), self and inclusive, demangled,
 with a total per group of the data path. Usage:
 
-    callgrind_diff.py SHORT.out LONG.out N_SHORT N_LONG [TOP]
+    callgrind_diff.py SHORT.out LONG.out N_SHORT N_LONG [TOP] [--groups=tls]
+
+The profiles come from `KEEP=DIR bench/callgrind.sh` (any PROTO; for handshake/resumed the
+operations are connections). `--groups=tls` sums by object instead (libcrypto by kind, libssl,
+libc, TLS glue, NIO, runtime), the view that compares two proxies over the same libssl.
 """
 import re
 import subprocess
@@ -61,17 +65,44 @@ GROUPS = [
     ("libc / malloc / kernel entry", r"malloc|free|memcpy|memmove|memset|memcmp|strlen|pthread|__libc|_int_|cfree|syscall|__GI|__memcpy|__mem|__str|epoll_wait|^read$|^write|writev|readv|_dl_|__lll|tcache|arena"),
 ]
 
+TLS_GROUPS = [  # --groups=tls: by object (libcrypto, libssl, libc, ...), to compare two proxies over one libssl
+    ("libcrypto: AES-GCM / ChaCha record crypto", r"libcrypto.*(gcm|aesni|aes_|ghash|chacha|poly1305|ctr32)"),
+    ("libcrypto: EC / bignum (handshake)", r"libcrypto.*(ecp_|ec_|EC_|bn_|BN_|x25519|X25519|ossl_ec|ecdsa|nistz256|mul_mont|sqr_mont)"),
+    ("libcrypto: SHA / HMAC / KDF", r"libcrypto.*(sha|SHA|hmac|HMAC|kdf|KDF|digest|EVP_Digest|EVP_MD)"),
+    ("libcrypto: providers, params, names, locks", r"libcrypto.*(OSSL_|ossl_|provider|param|namemap|property|lock|CRYPTO_THREAD|lh_|OPENSSL_LH|OPENSSL_sk|sk_)"),
+    ("libcrypto: malloc wrappers / cleanse", r"libcrypto.*(CRYPTO_malloc|CRYPTO_zalloc|CRYPTO_free|CRYPTO_realloc|CRYPTO_clear_free|OPENSSL_cleanse)"),
+    ("libcrypto: other", r"libcrypto"),
+    ("libssl: record layer (SSL_read/SSL_write)", r"libssl.*(ssl3_read|ssl3_write|do_ssl3_write|tls1_enc|tls13_enc|ssl3_get_record|ssl_read|ssl_write|SSL_read|SSL_write|rbuf|wbuf|ssl3_setup|ssl3_release|tls_write_records|tls_get_more|ssl3_read_n|ssl3_write_bytes|ssl3_read_bytes|record)"),
+    ("libssl: other (handshake, session, tickets)", r"libssl"),
+    ("libc: malloc/free", r"(malloc|free|calloc|realloc|_int_|memalign|tcache)"),
+    ("libc: memcpy/memmove/memset", r"(memcpy|memmove|memset|mempcpy)"),
+    ("libc: other", r"libc[.-]"),
+    ("Breakwater TLS glue", r"(BreakwaterTLS|CiphertextBIO|OpenSSLServerHandler|bw_|cipherBIO)"),
+    ("Swift runtime / retain-release", r"(swift_|libswiftCore|swift::)"),
+    ("NIO", r"(NIO|nio)"),
+    ("Breakwater other", r"(Breakwater|breakwater)"),
+    ("haproxy", r"haproxy"),
+    ("kernel / vdso / ld.so / other", r".*"),
+]
+
 
 def group_of(name):
-    for g, pattern in GROUPS:
+    for g, pattern in ACTIVE_GROUPS:
         if re.search(pattern, name):
             return g
     return "other"
 
 
+ACTIVE_GROUPS = GROUPS
+
+
 def main():
-    short, long_, ns, nl = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    top = int(sys.argv[5]) if len(sys.argv) > 5 else 40
+    global ACTIVE_GROUPS
+    if "--groups=tls" in sys.argv:
+        ACTIVE_GROUPS = TLS_GROUPS
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    short, long_, ns, nl = args[0], args[1], int(args[2]), int(args[3])
+    top = int(args[4]) if len(args) > 4 else 40
     per = nl - ns
     self_s, self_l = annotate(short, False), annotate(long_, False)
     inc_s, inc_l = annotate(short, True), annotate(long_, True)

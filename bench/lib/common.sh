@@ -71,7 +71,7 @@ PY
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 
 # http_code URL: prints the status code ("000" if no response).
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true; }
+http_code() { curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true; }
 
 # wait_http URL TIMEOUT_S [PID]: poll until 200; fails on timeout or if PID dies.
 wait_http() {

@@ -133,9 +133,9 @@ NGX
     wait_http "http://127.0.0.1:$port/64" 10 "$NGX_PID" || die "nginx did not come up ($(tail -3 "$work/nginx/error.log" 2>/dev/null))"
 }
 
-# make_test_cert DIR: a self-signed EC P-256 certificate for localhost and 127.0.0.1 in DIR
-# (key.pem, cert.pem, and site.pem = both, the form HAProxy's `crt` takes), valid 7 days.
-make_test_cert() {
+# make_tls_site DIR: a self-signed EC P-256 certificate for localhost/127.0.0.1 with its key in
+# DIR/site.pem (also DIR/cert.pem, DIR/key.pem) and three ticket keys in DIR/tickets.key.
+make_tls_site() {
     local dir=$1
     mkdir -p "$dir"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
@@ -143,5 +143,6 @@ make_test_cert() {
         -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$dir/openssl.log" ||
         { cat "$dir/openssl.log" >&2; die "openssl could not make the certificate"; }
     cat "$dir/cert.pem" "$dir/key.pem" >"$dir/site.pem"
-    chmod 600 "$dir/site.pem" "$dir/key.pem"
+    for _ in 1 2 3; do openssl rand -base64 48; done >"$dir/tickets.key"
+    chmod 600 "$dir/site.pem" "$dir/tickets.key" "$dir/key.pem"
 }

@@ -6,6 +6,8 @@ connections that completed to READY_FIFO, then sleeps until it is terminated.
 """
 import resource, selectors, signal, socket, sys, time
 
+import bench_http
+
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -27,15 +29,7 @@ while done < n and time.monotonic() < deadline:
         if not chunk:
             sel.unregister(key.fileobj); continue
         buf += chunk
-        head, sep, body = bytes(buf).partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            k, _, v = line.partition(b":")
-            if k.strip().lower() == b"content-length":
-                length = int(v)
-        if len(body) >= length:
+        if bench_http.complete(buf):
             sel.unregister(key.fileobj); done += 1
 with open(ready, "w") as f:
     f.write(f"{done}\n")

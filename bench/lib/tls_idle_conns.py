@@ -7,16 +7,14 @@ number of connections that completed to READY_FIFO, then sleeps until it is term
 """
 import resource, signal, socket, ssl, sys, time
 
+import bench_http
+
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 host, port, path, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-ctx.set_alpn_protocols(["http/1.1"])
+req = bench_http.get_request(host, path)
+ctx = bench_http.tls_client_context()
 socks, done = [], 0
 deadline = time.monotonic() + 60
 for _ in range(n):
@@ -31,15 +29,7 @@ for _ in range(n):
             if not chunk:
                 break
             buf += chunk
-            head, sep, body = buf.partition(b"\r\n\r\n")
-            if not sep:
-                continue
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            if len(body) >= length:
+            if bench_http.complete(buf):
                 done += 1
                 break
         socks.append(s)
