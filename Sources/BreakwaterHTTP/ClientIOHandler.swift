@@ -74,11 +74,16 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
     private var nextWireHead: HTTP1Head?
     private var laterWireHeads: Deque<HTTP1Head>?
     var responseEncoder: HTTP1ResponseEncoder?
-    /// The request decoder above (weak: it holds this handler).
-    weak var requestDecoder: HTTP1RequestDecoder?
+    /// Set by the request decoder while it delivers a head: only then, before any byte of that
+    /// request's body is read, can its chunk framing be kept.
+    var deliveringHead = false
+    /// Asked during that delivery: the decoder keeps the body's framing once the head is handled.
+    var chunkFramingRequested = false
 
     func keepChunkFraming() -> Bool {
-        requestDecoder?.keepChunkFraming() ?? false
+        guard deliveringHead else { return false }
+        chunkFramingRequested = true
+        return true
     }
 
     func pushWireHead(_ head: HTTP1Head) {

@@ -34,7 +34,7 @@ extension HTTPParserError {
 /// handler (shared with HTTP/2 streams) keeps one input type. Unlike llhttp it keeps any token
 /// method as spelled (`BREW`, `get`, `M-SEARCH`) and header bytes losslessly (`HTTP1FieldText`);
 /// chunk framing is consumed here and the body reaches the handler as payload slices, unless the
-/// handler asked for the framing to be kept (`keepChunkFraming()`).
+/// handler asked, while the head was delivered, for the framing to be kept (`ClientIO.keepChunkFraming()`).
 final class HTTP1RequestDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPServerRequestPart
 
@@ -52,14 +52,6 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         scanner = HTTP1MessageScanner(kind: .request, limits: limits)
         self.responseEncoder = responseEncoder
         self.wireHeads = wireHeads
-        wireHeads?.requestDecoder = self
-    }
-
-    /// For the request whose head was just fired, before any byte of its body was read: a chunked
-    /// body goes on as received, framing included, for a server that takes it chunked. True when
-    /// it took effect (see `HTTP1MessageScanner.keepChunkFraming()`).
-    func keepChunkFraming() -> Bool {
-        scanner.keepChunkFraming()
     }
 
     convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil,
@@ -78,7 +70,15 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 if let wireHeads {
                     responseEncoder?.recordRequestMethod(head.methodIs("HEAD") ? .HEAD : head.methodIs("CONNECT") ? .CONNECT : .GET)
                     wireHeads.pushWireHead(head)
+                    wireHeads.deliveringHead = true
                     context.fireChannelRead(wrapInboundOut(.head(Self.wireHeadToken)))
+                    wireHeads.deliveringHead = false
+                    if wireHeads.chunkFramingRequested {
+                        // The handler asked only for a chunked head, and no body byte was read since.
+                        wireHeads.chunkFramingRequested = false
+                        let kept = scanner.keepChunkFraming()
+                        assert(kept, "chunk framing asked for a body that is not at its start")
+                    }
                     continue
                 }
                 let request = Self.requestHead(head)

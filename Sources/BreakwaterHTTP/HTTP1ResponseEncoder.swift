@@ -103,7 +103,11 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             edits.remove(name: "transfer-encoding", in: head)
             return false
         }
-        guard version.major == 1 && version.minor >= 1 else { return false }
+        guard version.major == 1 && version.minor >= 1 else {
+            // An HTTP/1.0 client gets the body delimited by the close, not chunked: no field says otherwise.
+            edits.remove(name: "transfer-encoding", in: head)
+            return false
+        }
         edits.replaceOrAdd(name: "transfer-encoding", value: "chunked", in: head)
         return true
     }
@@ -119,7 +123,10 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             head.headers.remove(name: "transfer-encoding")
             return false
         }
-        guard head.version.major == 1 && head.version.minor >= 1 else { return false }
+        guard head.version.major == 1 && head.version.minor >= 1 else {
+            head.headers.remove(name: "transfer-encoding")
+            return false
+        }
         head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         return true
     }

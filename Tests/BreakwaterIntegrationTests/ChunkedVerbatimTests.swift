@@ -178,6 +178,7 @@ extension Integration {
             let old = await sendAndHalfClose(port: proxy.port, Self.b("GET /old HTTP/1.0\r\nHost: x\r\n\r\n"))
             let oldBytes = Array(old.text.utf8)
             #expect(old.text.hasPrefix("HTTP/1.0 200") && old.closed, "\(old.text.prefix(80))")
+            #expect(!old.text.lowercased().contains("transfer-encoding"), "no chunked field for an unchunked body: \(old.text.prefix(200))")
             #expect(Self.body(after: oldBytes) == Self.responsePayload, "HTTP/1.0 body is the payload")
             // HEAD: the head only, then the connection serves the next request.
             let c = try await RawClient.connect(port: proxy.port)
