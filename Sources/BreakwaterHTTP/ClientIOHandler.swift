@@ -24,12 +24,16 @@ protocol ClientIO: AnyObject {
     /// The HTTP/1.1 response encoder, which writes a server's head as its bytes with edits; nil
     /// on an HTTP/2 stream, which needs NIOHTTP1 heads.
     var responseEncoder: HTTP1ResponseEncoder? { get }
+    /// The response is complete and no request is pending: per-request storage can go back to
+    /// the event loop's pool until the next request's first byte.
+    func connectionIdle()
 }
 
 extension ClientIO {
     var wireBytesIn: Int? { nil }
     func takeWireHead() -> HTTP1Head? { nil }
     var responseEncoder: HTTP1ResponseEncoder? { nil }
+    func connectionIdle() {}
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
@@ -66,6 +70,17 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
     private var nextWireHead: HTTP1Head?
     private var laterWireHeads: Deque<HTTP1Head>?
     var responseEncoder: HTTP1ResponseEncoder?
+    /// Told when the connection goes idle (it holds this handler too: let go in `handlerRemoved`).
+    var requestDecoder: HTTP1RequestDecoder?
+
+    func connectionIdle() {
+        requestDecoder?.releaseIdleStorage()
+        responseEncoder?.releaseIdleStorage()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestDecoder = nil
+    }
 
     func pushWireHead(_ head: HTTP1Head) {
         if nextWireHead == nil {

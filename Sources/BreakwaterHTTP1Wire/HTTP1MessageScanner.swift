@@ -18,7 +18,7 @@ public struct HTTP1MessageScanner: Sendable {
         case error(HTTP1ParseError)
     }
 
-    private enum State: Sendable {
+    enum State: Sendable {
         case head(HTTP1HeadParser)
         case pendingEnd
         case length(Int)
@@ -30,7 +30,7 @@ public struct HTTP1MessageScanner: Sendable {
 
     public let kind: HTTP1Head.Kind
     public let limits: HTTP1Limits
-    private var state: State
+    var state: State
     /// Responses: the method of the request being answered decides whether a body follows.
     private var requestWasHEAD = false
     private var requestWasCONNECT = false
