@@ -17,7 +17,12 @@
 #   REQUESTS        requests of the measured run           (default 10000)
 #   BASE_REQUESTS   requests of the baseline run           (default 1000)
 #   CLIENTS         keep-alive client connections          (default 8)
+#   CHURN           1: one request per connection instead (bench/lib/churn_client.py, connections one
+#                   after another, `Connection: close`): every figure is then per connection
+#                   (accept, set-up, request, teardown); REQUESTS/BASE_REQUESTS count connections
+#                   (defaults 2000 / 200)
 #   BREAKWATER_BIN  Breakwater binary (default <repo>/.build/release/breakwater)
+#   OUT             a directory to keep the callgrind profiles in (for callgrind_annotate)
 #   NETNS           1 (default): run in a private network namespace; 0: don't
 set -euo pipefail
 export LC_ALL=C
@@ -29,8 +34,12 @@ source "$BENCH_DIR/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/env.sh
 source "$BENCH_DIR/lib/env.sh"
 
-REQUESTS=${REQUESTS:-10000}
-BASE_REQUESTS=${BASE_REQUESTS:-1000}
+CHURN=${CHURN:-0}
+if [[ $CHURN == 1 ]]; then
+    REQUESTS=${REQUESTS:-2000} BASE_REQUESTS=${BASE_REQUESTS:-200}
+else
+    REQUESTS=${REQUESTS:-10000} BASE_REQUESTS=${BASE_REQUESTS:-1000}
+fi
 CLIENTS=${CLIENTS:-8}
 for v in REQUESTS BASE_REQUESTS CLIENTS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "$v must be a positive integer"
@@ -95,6 +104,10 @@ proxy_cmd() { # proxy_cmd NAME -> CMD array
 }
 
 load() { # load N OUT: N keep-alive requests over CLIENTS connections; fails unless all succeed
+    if [[ $CHURN == 1 ]]; then
+        python3 "$BENCH_DIR/lib/churn_client.py" 127.0.0.1 "$FE_PORT" /64 "$1" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
+        return 0
+    fi
     h2load --h1 -n "$1" -c "$CLIENTS" -t 1 "$URL" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
     local ok
     ok=$(awk '/^requests:/ {print $8; exit}' "$2")
@@ -223,5 +236,9 @@ for name, f in (("HAProxy", sh), ("Breakwater", sb)):
 o.append("</details>")
 print("\n".join(o))
 PY
+if [[ $CHURN == 1 ]]; then
+    sed -i '3i **CHURN=1: one request per connection (`bench/lib/churn_client.py`, `Connection: close`, connections one after another): read every "per request" below as per connection.**\n' "$REPORT"
+fi
+if [[ -n ${OUT:-} ]]; then mkdir -p "$OUT" && cp "$WORK"/callgrind-*.out "$OUT"/ && log "callgrind profiles kept in $OUT"; fi
 cat "$REPORT"
 log "report saved to ${REPORT#"$REPO_ROOT"/}"

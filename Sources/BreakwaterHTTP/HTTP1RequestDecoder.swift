@@ -45,8 +45,11 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     private let wireHeads: ClientIOHandler?
     /// The event loop's pool the scanner's head arrays go to while the connection is idle.
     private let storagePool: HeadStoragePool?
-    /// The arrays went to the pool: the next request's first byte takes some back.
-    private var storageLent = false
+    /// The scanner has no head arrays of its own (a new connection, or they went to the pool): the
+    /// next request's first byte takes some from the pool.
+    private var needsStorage = true
+    /// Counted in the pool's busy connections (from a request's first byte until the connection idles).
+    private var countedBusy = false
 
     /// What a `.head` part carries when the head itself went to `ClientIOHandler.pushWireHead`.
     static let wireHeadToken = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
@@ -68,14 +71,30 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// The response is complete and the connection idle: the head arrays go to the loop's pool
     /// (nothing if a byte of the next request is already here).
     func releaseIdleStorage() {
-        guard let storagePool, !storageLent, let storage = scanner.takeIdleStorage() else { return }
+        guard let storagePool else { return }
+        if countedBusy {
+            countedBusy = false
+            storagePool.connectionBecameIdle()
+        }
+        guard !needsStorage, let storage = scanner.takeIdleStorage() else { return }
         storagePool.giveBack(storage)
-        storageLent = true
+        needsStorage = true
+    }
+
+    func decoderRemoved(context: ChannelHandlerContext) {
+        if countedBusy {
+            countedBusy = false
+            storagePool?.connectionBecameIdle()
+        }
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if storageLent {
-            storageLent = false
+        if !countedBusy, let storagePool {
+            countedBusy = true
+            storagePool.connectionBecameBusy()
+        }
+        if needsStorage {
+            needsStorage = false
             if let storage = storagePool?.takeHeadStorage() { scanner.adoptIdleStorage(storage) }
         }
         while true {

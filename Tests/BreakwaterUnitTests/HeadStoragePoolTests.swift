@@ -39,12 +39,44 @@ import Testing
         #expect(pool.takeHeadStorage() == nil)
     }
 
+    @Test("the bound follows the loop's busy connections: twice them, at least 16, at most the limit")
+    func boundFollowsBusyConnections() {
+        let pool = HeadStoragePool(limit: 100)
+        #expect(pool.keepLimit == HeadStoragePool.minimumKept)
+        for _ in 0..<30 { pool.connectionBecameBusy() }
+        #expect(pool.keepLimit == 60)
+        for _ in 0..<70 { pool.connectionBecameBusy() }
+        #expect(pool.keepLimit == 100)
+        for _ in 0..<100 { pool.connectionBecameIdle() }
+        for _ in 0..<40 { pool.giveBack(HTTP1HeadStorage(reservingBytes: 64, fields: 4)) }
+        #expect(pool.headStorageCount == HeadStoragePool.minimumKept, "all idle: only the minimum stays")
+        pool.connectionBecameIdle()
+        #expect(pool.busyConnections == 0)
+    }
+
+    @Test("a decoder counts as busy from its request's first byte until it idles or goes away")
+    func decoderBusyCount() throws {
+        let pool = HeadStoragePool()
+        let (decoder, channel) = decoderChannel(pool)
+        try channel.writeInbound(ByteBuffer(bytes: Self.request))
+        _ = try readParts(channel)
+        #expect(pool.busyConnections == 1)
+        decoder.releaseIdleStorage()
+        #expect(pool.busyConnections == 0)
+        try channel.writeInbound(ByteBuffer(bytes: Self.request))
+        _ = try readParts(channel)
+        #expect(pool.busyConnections == 1)
+        _ = try? channel.finish()
+        #expect(pool.busyConnections == 0, "a connection closed while busy is no longer counted")
+    }
+
     @Test("a scanner's next head is parsed into adopted storage (its capacity is kept)")
     func adoptedStorageIsReused() throws {
         var scanner = HTTP1MessageScanner(kind: .request)
         scanner.adoptIdleStorage(HTTP1HeadStorage(reservingBytes: 3000, fields: 40))
         var buffer = ByteBuffer(bytes: Self.request)
-        guard case .head(let head) = scanner.next(consuming: &buffer).event else {
+        let event = scanner.next(consuming: &buffer).event
+        guard case .head(let head) = event else {
             Issue.record("no head")
             return
         }
@@ -57,18 +89,24 @@ import Testing
     func idleOnly() throws {
         var scanner = HTTP1MessageScanner(kind: .request)
         var buffer = ByteBuffer(bytes: Self.request)
-        #expect(scanner.next(consuming: &buffer).event != .needMore)  // head
-        #expect(scanner.next(consuming: &buffer).event == .end)
-        let storage = try #require(scanner.takeIdleStorage())
+        let first = scanner.next(consuming: &buffer).event
+        let second = scanner.next(consuming: &buffer).event
+        #expect(first != .needMore)  // the head
+        #expect(second == .end)
+        let taken = scanner.takeIdleStorage()
+        let storage = try #require(taken)
         #expect(storage.byteCapacity >= Self.request.count)
-        #expect(scanner.takeIdleStorage() == nil, "given once")
+        let again = scanner.takeIdleStorage()
+        #expect(again == nil, "given once")
 
         var started = HTTP1MessageScanner(kind: .request)
         var twoHeads = ByteBuffer(bytes: Self.request + Array("GET /b HT".utf8))
         _ = started.next(consuming: &twoHeads)
         _ = started.next(consuming: &twoHeads)
-        #expect(started.next(consuming: &twoHeads).event == .needMore)
-        #expect(started.takeIdleStorage() == nil, "the next head has begun: its bytes stay")
+        let third = started.next(consuming: &twoHeads).event
+        #expect(third == .needMore)
+        let fromStarted = started.takeIdleStorage()
+        #expect(fromStarted == nil, "the next head has begun: its bytes stay")
     }
 
     @Test("a decoder returns its storage when the connection goes idle and takes it back at the next byte")
