@@ -24,17 +24,7 @@ public struct HTTP1HeadStorage: Sendable {
 }
 
 extension HTTP1HeadParser {
-    /// The kept arrays, while no byte of this head has arrived; the parser allocates afresh if it
-    /// gets none back before its first byte.
-    mutating func takeSpareStorage() -> HTTP1HeadStorage? {
-        guard !hasStarted, spareBytes.capacity > 0 || spareFields.capacity > 0 else { return nil }
-        let storage = HTTP1HeadStorage(bytes: spareBytes, fields: spareFields)
-        spareBytes = []
-        spareFields = []
-        return storage
-    }
-
-    /// Arrays for this head to fill (another connection's, from a pool).
+    /// Arrays for this head to fill (the previous head's, or another connection's from a pool).
     mutating func adoptSpareStorage(_ storage: HTTP1HeadStorage) {
         guard !hasStarted else { return }
         spareBytes = storage.bytes
@@ -44,19 +34,19 @@ extension HTTP1HeadParser {
 
 extension HTTP1MessageScanner {
     /// The arrays kept for the next head, when the scanner is between messages with no byte of the
-    /// next one seen; nil otherwise or when it keeps none.
+    /// next one seen (its parser takes them at its first input); nil otherwise or when it keeps none.
     public mutating func takeIdleStorage() -> HTTP1HeadStorage? {
-        guard case .head(var parser) = state else { return nil }
-        guard let storage = parser.takeSpareStorage() else { return nil }
-        state = .head(parser)
+        guard case .head = state, spareBytes.capacity > 0 || spareFields.capacity > 0 else { return nil }
+        let storage = HTTP1HeadStorage(bytes: spareBytes, fields: spareFields)
+        spareBytes = []
+        spareFields = []
         return storage
     }
 
-    /// Gives the next head arrays to fill; ignored once a byte of it has arrived.
+    /// Gives the next head arrays to fill, when the scanner keeps none.
     public mutating func adoptIdleStorage(_ storage: HTTP1HeadStorage) {
-        guard case .head(var parser) = state else { return }
-        state = .failed(.invalidStartLine)  // not left in a copied state while mutating
-        parser.adoptSpareStorage(storage)
-        state = .head(parser)
+        guard spareBytes.capacity == 0 && spareFields.capacity == 0 else { return }
+        spareBytes = storage.bytes
+        spareFields = storage.fields
     }
 }
