@@ -21,11 +21,13 @@
 #   handshake  one TLS 1.3 connection: full handshake + 1 GET + close (bench/lib/tls_conns.py,
 #              one connection after another)
 #   resumed    the same with the previous connection's session ticket (resumed handshake)
+#   churn      one clear-text connection: accept, 1 GET with `Connection: close`, teardown
+#              (bench/lib/churn_client.py, one connection after another)
 #
 # Env knobs:
-#   PROTO           h1 | h1tls | h2c | h2 | handshake | resumed (default h1)
-#   REQUESTS        operations of the measured run         (default 10000; 300 for handshake/resumed)
-#   BASE_REQUESTS   operations of the baseline run         (default 1000; 50 for handshake/resumed)
+#   PROTO           h1 | h1tls | h2c | h2 | handshake | resumed | churn (default h1)
+#   REQUESTS        operations of the measured run         (default 10000; 300 for handshake/resumed; 2000 for churn)
+#   BASE_REQUESTS   operations of the baseline run         (default 1000; 50 for handshake/resumed; 200 for churn)
 #   CLIENTS         keep-alive client connections          (default 8)
 #   STREAMS         HTTP/2 concurrent streams per connection (h2load -m) (default 10)
 #   BODY            length (default): nginx answers with Content-Length; chunked: the same 64
@@ -48,7 +50,8 @@ PROTO=${PROTO:-h1}
 case $PROTO in
 h1 | h1tls | h2c | h2) UNIT=request DEF_N=10000 DEF_BASE=1000 ;;
 handshake | resumed) UNIT=connection DEF_N=300 DEF_BASE=50 ;;
-*) die "PROTO must be h1, h1tls, h2c, h2, handshake or resumed" ;;
+churn) UNIT=connection DEF_N=2000 DEF_BASE=200 ;;
+*) die "PROTO must be h1, h1tls, h2c, h2, handshake, resumed or churn" ;;
 esac
 REQUESTS=${REQUESTS:-$DEF_N}
 BASE_REQUESTS=${BASE_REQUESTS:-$DEF_BASE}
@@ -149,6 +152,11 @@ proxy_cmd() { # proxy_cmd NAME -> CMD array
 }
 
 load() { # load N OUT: N operations (PROTO); fails unless all succeed
+    if [[ $PROTO == churn ]]; then
+        python3 "$BENCH_DIR/lib/churn_client.py" 127.0.0.1 "$FE_PORT" "$BODY_PATH" "$1" >"$2" 2>&1 ||
+            { cat "$2" >&2; log "churn_client.py: not all of $1 connections succeeded"; return 1; }
+        return 0
+    fi
     if [[ $UNIT == connection ]]; then
         local mode=new
         [[ $PROTO == resumed ]] && mode=resumed
@@ -270,6 +278,7 @@ TITLES = {
     "h1tls": "# Cost per proxied keep-alive HTTP/1.1 request over TLS 1.3 (64-byte body), Breakwater vs HAProxy",
     "h2c": "# Cost per proxied HTTP/2 request, clear text with prior knowledge (64-byte body), Breakwater vs HAProxy",
     "h2": "# Cost per proxied HTTP/2 request over TLS 1.3 (64-byte body), Breakwater vs HAProxy",
+    "churn": "# Cost per clear-text connection with 1 GET and `Connection: close` (64-byte body), Breakwater vs HAProxy",
     "handshake": "# Cost per TLS 1.3 connection with a full handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
     "resumed": "# Cost per TLS 1.3 connection with a resumed handshake and 1 GET (64-byte body), Breakwater vs HAProxy",
 }
@@ -278,6 +287,7 @@ LOADS = {
     "h1tls": f"h2load --h1 over TLS 1.3 (EC P-256 certificate, ALPN http/1.1) with {clients} keep-alive connections",
     "h2c": f"h2load -m{streams} (prior knowledge, `bind ... proto h2`) with {clients} connections",
     "h2": f"h2load -m{streams} over TLS 1.3 (EC P-256 certificate, ALPN h2) with {clients} connections",
+    "churn": "bench/lib/churn_client.py: one connection after another, each accept, 1 GET with `Connection: close`, teardown",
     "handshake": "bench/lib/tls_conns.py: one connection after another, each a full TLS 1.3 handshake "
                  "(EC P-256, X25519), one GET, close",
     "resumed": "bench/lib/tls_conns.py: one connection after another, each resuming the previous one's "

@@ -30,6 +30,9 @@ protocol ClientIO: AnyObject {
     /// The HTTP/2 stream, which takes a server's head as a header block built from its bytes; nil
     /// on HTTP/1.1.
     var http2Stream: H2Stream? { get }
+    /// The response is complete and no request is pending: per-request storage can go back to
+    /// the event loop's pool until the next request's first byte.
+    func connectionIdle()
 }
 
 extension ClientIO {
@@ -38,6 +41,7 @@ extension ClientIO {
     var responseEncoder: HTTP1ResponseEncoder? { nil }
     func keepChunkFraming() -> Bool { false }
     var http2Stream: H2Stream? { nil }
+    func connectionIdle() {}
 }
 
 /// Sits next to the socket on the client side: counts bytes both ways and reports the first byte of
@@ -84,6 +88,18 @@ final class ClientIOHandler: ChannelDuplexHandler, ClientIO {
         guard deliveringHead else { return false }
         chunkFramingRequested = true
         return true
+    }
+
+    /// Told when the connection goes idle (it holds this handler too: let go in `handlerRemoved`).
+    var requestDecoder: HTTP1RequestDecoder?
+
+    func connectionIdle() {
+        requestDecoder?.releaseIdleStorage()
+        responseEncoder?.releaseIdleStorage()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestDecoder = nil
     }
 
     func pushWireHead(_ head: HTTP1Head) {

@@ -44,23 +44,60 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// When set, heads go there as bytes and the part fired is `wireHeadToken` (the proxy
     /// handler takes the head from its `ClientIO`): no NIOHTTP1 head is built.
     private let wireHeads: ClientIOHandler?
+    /// The event loop's pool the scanner's head arrays go to while the connection is idle.
+    private let storagePool: HeadStoragePool?
+    /// The scanner has no head arrays of its own (a new connection, or they went to the pool): the
+    /// next request's first byte takes some from the pool.
+    private var needsStorage = true
+    /// Counted in the pool's busy connections (from a request's first byte until the connection idles).
+    private var countedBusy = false
 
     /// What a `.head` part carries when the head itself went to `ClientIOHandler.pushWireHead`.
     static let wireHeadToken = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
 
-    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil, wireHeads: ClientIOHandler? = nil) {
+    init(limits: HTTP1Limits, responseEncoder: HTTP1ResponseEncoder? = nil, wireHeads: ClientIOHandler? = nil,
+         storagePool: HeadStoragePool? = nil) {
         scanner = HTTP1MessageScanner(kind: .request, limits: limits)
         self.responseEncoder = responseEncoder
         self.wireHeads = wireHeads
+        self.storagePool = storagePool
     }
 
     convenience init(_ nio: NIOHTTPDecoderLimitConfiguration, responseEncoder: HTTP1ResponseEncoder? = nil,
-                     wireHeads: ClientIOHandler? = nil) {
+                     wireHeads: ClientIOHandler? = nil, storagePool: HeadStoragePool? = nil) {
         self.init(limits: HTTP1Limits(maxHeadBytes: nio.maxHeaderListSize, maxFieldCount: nio.maxHeaderFieldCount),
-                  responseEncoder: responseEncoder, wireHeads: wireHeads)
+                  responseEncoder: responseEncoder, wireHeads: wireHeads, storagePool: storagePool)
+    }
+
+    /// The response is complete and the connection idle: the head arrays go to the loop's pool
+    /// (nothing if a byte of the next request is already here).
+    func releaseIdleStorage() {
+        guard let storagePool else { return }
+        if countedBusy {
+            countedBusy = false
+            storagePool.connectionBecameIdle()
+        }
+        guard !needsStorage, let storage = scanner.takeIdleStorage() else { return }
+        storagePool.giveBack(storage)
+        needsStorage = true
+    }
+
+    func decoderRemoved(context: ChannelHandlerContext) {
+        if countedBusy {
+            countedBusy = false
+            storagePool?.connectionBecameIdle()
+        }
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if !countedBusy, let storagePool {
+            countedBusy = true
+            storagePool.connectionBecameBusy()
+        }
+        if needsStorage {
+            needsStorage = false
+            if let storage = storagePool?.takeHeadStorage() { scanner.adoptIdleStorage(storage) }
+        }
         while true {
             let (event, body) = scanner.next(consuming: &buffer)
             switch event {

@@ -14,6 +14,8 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     private var isChunked = false
     /// Storage for head bytes, reused from one head to the next (no allocation per head).
     private var headBuffer = ReusableHeadBuffer()
+    /// The event loop's pool the head buffer goes to while the connection is idle.
+    var storagePool: HeadStoragePool?
     private var suppressBody = false
     /// Methods of requests not answered yet (pipelined requests queue here); bounded by the
     /// decoder, which stops reading while requests wait.
@@ -21,6 +23,11 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
 
     func recordRequestMethod(_ method: HTTPMethod) {
         methods.append(method)
+    }
+
+    /// The response is complete and the connection idle: its head buffer goes to the loop's pool.
+    func releaseIdleStorage() {
+        if let storagePool { headBuffer.giveBack(to: storagePool) }
     }
 
     /// A server's head to write as its bytes with edits, in `version`, in place of the next
@@ -42,7 +49,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             let chunked = Self.frame(wire.head, &edits, version: wire.version, hasBody: !toConnect && status.mayHaveResponseBody)
             assert(!wire.bodyIsChunkFramed || (chunked && !suppressBody), "a pre-framed body on a message not sent chunked")
             isChunked = suppressBody || wire.bodyIsChunkFramed ? false : chunked
-            var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64)
+            var buffer = headBuffer.take(context.channel.allocator, capacity: wire.head.bytes.count + 64, pool: storagePool)
             HTTP1HeadWriter.writeStatusLine(wire.head, version: wire.version, to: &buffer)
             HTTP1HeadWriter.writeFields(wire.head, edits, to: &buffer)
             headBuffer.keep(buffer)
@@ -58,7 +65,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             }
             let chunked = Self.frame(&head, hasBody: !toConnect && head.status.mayHaveResponseBody)
             isChunked = suppressBody ? false : chunked
-            var buffer = headBuffer.take(context.channel.allocator, capacity: 256)
+            var buffer = headBuffer.take(context.channel.allocator, capacity: 256, pool: storagePool)
             buffer.writeStaticString("HTTP/")
             buffer.writeString(String(head.version.major))
             buffer.writeInteger(UInt8(ascii: "."))

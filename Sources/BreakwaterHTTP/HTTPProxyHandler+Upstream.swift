@@ -323,6 +323,7 @@ extension HTTPProxyHandler {
         }
         if pendingParts.isEmpty && !deferredParseError && !inputClosed {
             armIdleTimer(milliseconds: frontend.config.timeouts.effectiveKeepAlive, isRequestTimer: false)
+            io.connectionIdle()
         }
         drainPending()
     }

@@ -38,8 +38,12 @@ extension ProxyServer {
         // The byte-level scanner in place of llhttp: any token method, header bytes kept both ways.
         let encoder = HTTP1ResponseEncoder()
         io.responseEncoder = encoder
+        let storagePool = pools.headStorage(for: channel.eventLoop)
+        encoder.storagePool = storagePool
         try sync.addHandler(encoder)
-        try sync.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits, responseEncoder: encoder, wireHeads: io)))
+        let decoder = HTTP1RequestDecoder(limits, responseEncoder: encoder, wireHeads: io, storagePool: storagePool)
+        io.requestDecoder = decoder
+        try sync.addHandler(ByteToMessageHandler(decoder))
         let proxy = HTTPProxyHandler(runtime: runtime, frontend: frontend, pools: pools, io: io, isTLS: isTLS)
         proxy.acceptedEarlier = acceptedEarlier
         try sync.addHandler(proxy)

@@ -11,9 +11,9 @@ struct ReusableHeadBuffer {
     /// A buffer grown beyond this (a huge head) is not kept, so an idle connection holds little.
     static let maxKeptCapacity = 4096
 
-    /// An empty buffer with room for at least `capacity` bytes.
-    mutating func take(_ allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
-        guard var buffer = kept else { return allocator.buffer(capacity: capacity) }
+    /// An empty buffer with room for at least `capacity` bytes: the kept one, else one from `pool`.
+    mutating func take(_ allocator: ByteBufferAllocator, capacity: Int, pool: HeadStoragePool? = nil) -> ByteBuffer {
+        guard var buffer = kept ?? pool?.takeBuffer() else { return allocator.buffer(capacity: capacity) }
         kept = nil  // drop our reference first, so `clear` sees the storage unique
         buffer.clear(minimumCapacity: capacity)  // shared: one fresh storage of `capacity`, as before
         return buffer
@@ -22,5 +22,12 @@ struct ReusableHeadBuffer {
     /// Keeps `buffer` (about to be written) for the next head.
     mutating func keep(_ buffer: ByteBuffer) {
         kept = buffer.capacity <= Self.maxKeptCapacity ? buffer : nil
+    }
+
+    /// Hands the kept buffer to `pool` (the connection went idle).
+    mutating func giveBack(to pool: HeadStoragePool) {
+        guard let buffer = kept else { return }
+        kept = nil
+        pool.giveBack(buffer)
     }
 }

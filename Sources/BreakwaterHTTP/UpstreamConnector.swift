@@ -17,11 +17,20 @@ enum UpstreamConnector {
     static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
 
     /// A bootstrap for one server connection on `loop` (the client connection's loop).
-    static func bootstrap(on loop: EventLoop, connectTimeoutMs: Int) -> ClientBootstrap {
+    /// (`ClientBootstrap` sets TCP_NODELAY itself; the receive buffers are set in the initializer
+    /// through `syncOptions`: each bootstrap option costs existential casts and a future per connection.)
+    static func bootstrap(on loop: EventLoop, connectTimeoutMs: Int,
+                          initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> ClientBootstrap {
         ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: receiveBuffers)
             .connectTimeout(.milliseconds(Int64(connectTimeoutMs)))
+            .channelInitializer { channel in
+                do {
+                    try channel.syncOptions?.setOption(.recvAllocator, value: receiveBuffers)
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+                return initializer(channel)
+            }
     }
 
     /// Connects to `address` and wraps the connected socket in a channel on `loop`.
@@ -50,7 +59,7 @@ enum UpstreamConnector {
 
     private static func open(on loop: EventLoop, to address: SocketAddress, connectTimeoutMs: Int,
                              initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> EventLoopFuture<Channel> {
-        let bootstrap = bootstrap(on: loop, connectTimeoutMs: connectTimeoutMs).channelInitializer(initializer)
+        let bootstrap = bootstrap(on: loop, connectTimeoutMs: connectTimeoutMs, initializer: initializer)
         guard address.protocol == .inet || address.protocol == .inet6 else { return bootstrap.connect(to: address) }
         let fd = socket(address.protocol.rawValue, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return loop.makeFailedFuture(IOError(errnoCode: errno, reason: "socket")) }
@@ -112,7 +121,7 @@ enum UpstreamConnector {
                     return
                 }
                 loop.execute {
-                    UpstreamConnector.bootstrap(on: loop, connectTimeoutMs: timeoutMs).channelInitializer(initializer)
+                    UpstreamConnector.bootstrap(on: loop, connectTimeoutMs: timeoutMs, initializer: initializer)
                         .withConnectedSocket(fd).cascade(to: promise)
                 }
             }

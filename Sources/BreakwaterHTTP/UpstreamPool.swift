@@ -170,24 +170,34 @@ final class UpstreamPool {
     func connections(_ key: UpstreamKey) -> ServerConnections { servers[key]?.connections ?? ServerConnections() }
 }
 
-/// One `UpstreamPool` per event loop, looked up by the loop's identity.
+/// One `UpstreamPool` (and one `HeadStoragePool`) per event loop, looked up by the loop's identity.
 final class UpstreamPools: @unchecked Sendable {
-    // Each pool is only ever touched on its own event loop; the dictionary itself is immutable.
+    // Each pool is only ever touched on its own event loop; the dictionaries themselves are immutable.
     private let pools: [ObjectIdentifier: UpstreamPool]
+    private let headStores: [ObjectIdentifier: HeadStoragePool]
 
     init(group: EventLoopGroup, maxIdlePerServer: Int) {
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        var headStores: [ObjectIdentifier: HeadStoragePool] = [:]
         for loop in group.makeIterator() {
             let pool = UpstreamPool(maxIdlePerServer: maxIdlePerServer)
             pool.ownerLoop = loop
             pools[ObjectIdentifier(loop)] = pool
+            headStores[ObjectIdentifier(loop)] = HeadStoragePool()
         }
         self.pools = pools
+        self.headStores = headStores
     }
 
     func pool(for loop: EventLoop) -> UpstreamPool {
         loop.preconditionInEventLoop()
         return pools[ObjectIdentifier(loop)]!
+    }
+
+    /// The head storage idle client connections of `loop` hand back (nil for a loop not in the group).
+    func headStorage(for loop: EventLoop) -> HeadStoragePool? {
+        loop.preconditionInEventLoop()
+        return headStores[ObjectIdentifier(loop)]
     }
 
     /// Starts a once-a-second purge of stale idle connections on every loop.

@@ -34,8 +34,8 @@ public struct HTTP1HeadParser: Sendable {
     private var failed: HTTP1ParseError?
     private var transferEncoding = TransferEncodingScan()
     /// The previous head's arrays (`HTTP1MessageScanner`), taken over by the first byte of this one.
-    private var spareBytes: [UInt8]
-    private var spareFields: [HTTP1Field]
+    var spareBytes: [UInt8]
+    var spareFields: [HTTP1Field]
 
     public init(kind: HTTP1Head.Kind, limits: HTTP1Limits = HTTP1Limits()) {
         self.init(kind: kind, limits: limits, reusing: [], [])

@@ -18,7 +18,7 @@ public struct HTTP1MessageScanner: Sendable {
         case error(HTTP1ParseError)
     }
 
-    private enum State: Sendable {
+    enum State: Sendable {
         case head(HTTP1HeadParser)
         case pendingEnd
         case length(Int)
@@ -32,14 +32,14 @@ public struct HTTP1MessageScanner: Sendable {
 
     public let kind: HTTP1Head.Kind
     public let limits: HTTP1Limits
-    private var state: State
+    var state: State
     /// Responses: the method of the request being answered decides whether a body follows.
     private var requestWasHEAD = false
     private var requestWasCONNECT = false
-    /// The arrays of the last head returned, for the next head's parser to reuse (see
-    /// `HTTP1HeadParser.init(kind:limits:reusing:_:)`); a very large head's are let go.
-    private var spareBytes: [UInt8] = []
-    private var spareFields: [HTTP1Field] = []
+    /// The arrays of the last head returned (or from a pool), for the next head's parser to reuse
+    /// from its first input on (`HTTP1HeadParser.adoptSpareStorage`); a very large head's are let go.
+    var spareBytes: [UInt8] = []
+    var spareFields: [HTTP1Field] = []
     private static let maxSpareBytes = 4096
     private static let maxSpareFields = 64
 
@@ -131,6 +131,13 @@ public struct HTTP1MessageScanner: Sendable {
         case .head(var parser):
             if input.isEmpty { return (.needMore, 0) }
             state = .failed(.invalidStartLine)
+            if spareBytes.capacity > 0 || spareFields.capacity > 0 {
+                // The head's first input: it takes the kept arrays (before it, an idle connection
+                // may hand them to its loop's pool: `takeIdleStorage`).
+                parser.adoptSpareStorage(HTTP1HeadStorage(bytes: spareBytes, fields: spareFields))
+                spareBytes = []
+                spareFields = []
+            }
             switch parser.parse(input) {
             case .needMore:
                 state = .head(parser)
@@ -167,12 +174,9 @@ public struct HTTP1MessageScanner: Sendable {
         }
     }
 
-    /// The parser of the next head, handed the last head's arrays (the scanner keeps no reference).
-    private mutating func nextParser() -> HTTP1HeadParser {
-        let parser = HTTP1HeadParser(kind: kind, limits: limits, reusing: spareBytes, spareFields)
-        spareBytes = []
-        spareFields = []
-        return parser
+    /// The parser of the next head (it takes the kept arrays at its first input).
+    private func nextParser() -> HTTP1HeadParser {
+        HTTP1HeadParser(kind: kind, limits: limits)
     }
 
     private func bodyState(after head: HTTP1Head) -> State {
